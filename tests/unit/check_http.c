@@ -1,0 +1,906 @@
+/*
+ * check_http.c: http.c against a real HTTPS server on loopback.
+ *
+ * The unchecked fixture makes a throwaway CA and server certificate
+ * with tests/lib/mkca.sh, a second CA that signed nothing the server
+ * shows, and starts tests/lib/https-fixture.py on a kernel-chosen
+ * port.  Every test then talks real TLS to it.  The fixture's
+ * scripted endpoints count requests per key, so each test uses keys
+ * of its own.  Waits are kept near one second and backoffs small, so
+ * the whole suite runs in a few seconds.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "mkprov.h"
+#include "util.h"
+
+#define PYTHON		"/usr/bin/python3"
+#define START_MS	10000	/* for the fixture to write its port */
+#define NURLS		32	/* URLs from url() alive at once */
+
+/* Short enough that every path built from them fits in PATH_MAX. */
+static char	 top[1024];
+static char	 tmpdir[256];
+static char	 cafile[PATH_MAX];
+static char	 wrongca[PATH_MAX];
+static pid_t	 fixture_pid = -1;
+static int	 lifeline = -1;	/* its stdin: it exits when we do */
+static int	 port;
+
+static const char *url(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* The source tree: MKP_TOP as make check sets it, else from __FILE__. */
+static void
+find_top(void)
+{
+	const char *env = getenv("MKP_TOP");
+	char *p;
+
+	if (env != NULL && *env != '\0') {
+		snprintf(top, sizeof(top), "%s", env);
+		return;
+	}
+	snprintf(top, sizeof(top), "%s", __FILE__);
+	if ((p = strstr(top, "/tests/unit/")) != NULL)
+		*p = '\0';
+	else
+		snprintf(top, sizeof(top), ".");
+}
+
+/*
+ * Starts argv[0] (a full path) with argv, and with stdin from fd
+ * unless it is -1.  execv takes char *const * for historical reasons
+ * but never writes, hence the cast.  Returns the child's pid, or -1.
+ */
+static pid_t
+spawn(const char *const argv[], int fd)
+{
+	pid_t pid;
+
+	if ((pid = fork()) == 0) {
+		if (fd != -1 && dup2(fd, STDIN_FILENO) == -1)
+			_exit(127);
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		fprintf(stderr, "check_http: %s: exec: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Runs argv and waits for it.  Returns its exit status, or -1. */
+static int
+run(const char *const argv[])
+{
+	pid_t pid;
+	int status;
+
+	if ((pid = spawn(argv, -1)) == -1)
+		return -1;
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Makes a CA and leaf in tmpdir/sub.  Returns mkca.sh's status. */
+static int
+mkca(const char *sub)
+{
+	char script[PATH_MAX], dir[PATH_MAX];
+	const char *argv[] = { script, dir, "IP:127.0.0.1", "DNS:localhost",
+	    "DNS:api.mkprov.test", NULL };
+
+	snprintf(script, sizeof(script), "%s/tests/lib/mkca.sh", top);
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
+	return run(argv);
+}
+
+/*
+ * Starts the fixture in the background, reading from a pipe whose
+ * write end only this process holds, so that it exits should this
+ * process die without stopping it.  Returns its pid, or -1.
+ */
+static pid_t
+fixture_spawn(const char *portfile)
+{
+	char script[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	const char *argv[] = { PYTHON, script, "--cert", cert, "--key",
+	    key, "--port-file", portfile, "--lifeline", NULL };
+	int fds[2];
+	pid_t pid;
+
+	snprintf(script, sizeof(script), "%s/tests/lib/https-fixture.py",
+	    top);
+	snprintf(cert, sizeof(cert), "%s/ca/cert.pem", tmpdir);
+	snprintf(key, sizeof(key), "%s/ca/key.pem", tmpdir);
+	if (pipe(fds) == -1)
+		return -1;
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	pid = spawn(argv, fds[0]);
+	close(fds[0]);
+	lifeline = fds[1];
+	return pid;
+}
+
+/*
+ * Waits, at most START_MS, for the fixture to write its port.
+ * Returns the port, or -1 if it died or took too long.
+ */
+static int
+fixture_port(const char *portfile)
+{
+	struct deadline dl;
+	const char *errstr;
+	char *buf;
+	size_t len;
+	long long p;
+
+	deadline_set(&dl, START_MS);
+	while (!deadline_passed(&dl)) {
+		if (waitpid(fixture_pid, NULL, WNOHANG) != 0)
+			return -1;
+		if (access(portfile, R_OK) == 0 &&
+		    util_read_file(portfile, 16, &buf, &len) == 0) {
+			buf[strcspn(buf, "\n")] = '\0';
+			p = util_strtonum(buf, 1, 65535, &errstr);
+			free(buf);
+			return errstr == NULL ? (int)p : -1;
+		}
+		util_sleep_ms(20);
+	}
+	return -1;
+}
+
+/*
+ * The unchecked fixture: certificates, then the server, whose port
+ * is known once it has written it.  Fails the test case if any step
+ * does.
+ */
+static void
+fixture_start(void)
+{
+	char portfile[PATH_MAX];
+
+	find_top();
+	ck_assert_msg(snprintf(tmpdir, sizeof(tmpdir), "%s/mkp-http.XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp") <
+	    (int)sizeof(tmpdir), "TMPDIR: too long for this test");
+	ck_assert_msg(mkdtemp(tmpdir) != NULL, "%s: mkdtemp: %s", tmpdir,
+	    strerror(errno));
+	ck_assert_int_eq(mkca("ca"), 0);
+	ck_assert_int_eq(mkca("wrong"), 0);
+	snprintf(cafile, sizeof(cafile), "%s/ca/ca.pem", tmpdir);
+	snprintf(wrongca, sizeof(wrongca), "%s/wrong/ca.pem", tmpdir);
+	snprintf(portfile, sizeof(portfile), "%s/port", tmpdir);
+	fixture_pid = fixture_spawn(portfile);
+	ck_assert_int_gt(fixture_pid, 0);
+	port = fixture_port(portfile);
+	ck_assert_msg(port > 0, "https-fixture.py did not start: see its "
+	    "messages above");
+}
+
+/*
+ * Stops the fixture (only the process started here) and removes the
+ * scratch directory unless MKP_KEEP is set.
+ */
+static void
+fixture_stop(void)
+{
+	const char *rm[] = { "/bin/rm", "-rf", tmpdir, NULL };
+
+	struct deadline dl;
+
+	if (fixture_pid > 0) {
+		kill(fixture_pid, SIGTERM);
+		deadline_set(&dl, 3000);
+		while (waitpid(fixture_pid, NULL, WNOHANG) == 0) {
+			if (deadline_passed(&dl)) {
+				kill(fixture_pid, SIGKILL);
+				waitpid(fixture_pid, NULL, 0);
+				break;
+			}
+			util_sleep_ms(20);
+		}
+		fixture_pid = -1;
+	}
+	if (lifeline != -1) {
+		close(lifeline);
+		lifeline = -1;
+	}
+	if (tmpdir[0] != '\0' && getenv("MKP_KEEP") == NULL)
+		run(rm);
+}
+
+/*
+ * Returns "https://127.0.0.1:PORT" followed by the formatted path, in
+ * one of NURLS buffers used in turn, so a batch of requests can hold
+ * its URLs without freeing them.
+ */
+static const char *
+url(const char *fmt, ...)
+{
+	static char bufs[NURLS][256];
+	static int next;
+	char *b = bufs[next++ % NURLS];
+	va_list ap;
+	int n;
+
+	n = snprintf(b, sizeof(bufs[0]), "https://127.0.0.1:%d", port);
+	va_start(ap, fmt);
+	vsnprintf(b + n, sizeof(bufs[0]) - n, fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+/* A configuration for tests: small waits, trust in the test CA. */
+static struct http_conf
+conf_test(void)
+{
+	struct http_conf conf;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.cafile = cafile;
+	conf.connect_timeout_ms = 2000;
+	conf.try_timeout_ms = 5000;
+	conf.deadline_ms = 10000;
+	conf.max_tries = 5;
+	conf.backoff_base_ms = 20;
+	conf.backoff_cap_ms = 100;
+	return conf;
+}
+
+/* GETs u with a client made from conf.  Returns http_request's. */
+static int
+get(const struct http_conf *conf, const char *u, struct http_resp *r)
+{
+	struct http_client *c;
+	struct http_req req = { .url = u };
+	int rc;
+
+	c = http_new(conf);
+	ck_assert_ptr_nonnull(c);
+	rc = http_request(c, &req, r);
+	http_free(c);
+	return rc;
+}
+
+/* Asserts that the JSON string at path in r's body is want. */
+static void
+assert_json_str(const struct http_resp *r, const char *path,
+    const char *want)
+{
+	struct json_err err;
+	const char *got;
+	yajl_val v;
+
+	v = json_parse(r->body, r->len, &err);
+	ck_assert_msg(v != NULL, "%s", err.msg);
+	ck_assert_msg(json_str(v, path, &got, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(got, want);
+	json_free(v);
+}
+
+static char	*capbuf;
+static size_t	 capsize;
+static FILE	*capfp;
+
+/* Sends log lines to memory until log_capture_end. */
+static void
+log_capture(void)
+{
+	capfp = open_memstream(&capbuf, &capsize);
+	ck_assert_ptr_nonnull(capfp);
+	log_set_stream(capfp);
+}
+
+/* Returns what was logged since log_capture, for the caller to free. */
+static char *
+log_capture_end(void)
+{
+	log_set_stream(NULL);
+	fclose(capfp);
+	capfp = NULL;
+	return capbuf;
+}
+
+START_TEST(test_fixture_answers_who_it_is)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	struct json_err err;
+	long long pid;
+	yajl_val v;
+
+	ck_assert_int_eq(get(&conf, url("/whoami"), &r), 0);
+	v = json_parse(r.body, r.len, &err);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(json_int(v, "pid", &pid, &err), 0);
+	ck_assert_int_eq(pid, fixture_pid);
+	json_free(v);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_ok_gives_status_body_and_headers)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+
+	ck_assert_int_eq(get(&conf, url("/ok"), &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.tries, 1);
+	ck_assert_int_eq(r.error, HTTP_E_NONE);
+	ck_assert_str_eq(r.body, "{\"ok\": true}\n");
+	ck_assert_uint_eq(r.len, strlen(r.body));
+	ck_assert_pstr_eq(http_header(&r, "x-fixture"), "yes");
+	ck_assert_pstr_eq(http_header(&r, "CONTENT-TYPE"),
+	    "application/json");
+	ck_assert_ptr_null(http_header(&r, "X-Missing"));
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_503_is_retried_until_it_succeeds)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	char *log;
+
+	log_verbosity = 1;
+	log_capture();
+	ck_assert_int_eq(get(&conf, url("/status/503?n=2&key=s503"), &r),
+	    0);
+	log = log_capture_end();
+	log_verbosity = 0;
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.tries, 3);
+	/* -v says why and when it tries again. */
+	ck_assert_ptr_nonnull(strstr(log, "key=s503: HTTP 503: retrying "
+	    "in 0."));
+	ck_assert_ptr_nonnull(strstr(log, " s (try 3 of 5)\n"));
+	free(log);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_429_waits_at_least_retry_after)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	int64_t t0 = util_now_ms(), ms;
+
+	ck_assert_int_eq(get(&conf,
+	    url("/status/429?n=1&retry_after=1&key=ra"), &r), 0);
+	ms = util_now_ms() - t0;
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.tries, 2);
+	ck_assert_int_ge(ms, 1000);
+	ck_assert_int_lt(ms, 3000);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_retry_after_as_a_date_is_honoured)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	int64_t t0 = util_now_ms(), ms;
+
+	/* The date is whole seconds, 2 s ahead: at least 1 s away. */
+	ck_assert_int_eq(get(&conf,
+	    url("/status/503?n=1&retry_after_date=2&key=rad"), &r), 0);
+	ms = util_now_ms() - t0;
+	ck_assert_int_eq(r.tries, 2);
+	ck_assert_int_ge(ms, 990);
+	ck_assert_int_lt(ms, 3500);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_429_with_ratelimit_remaining_0_waits_for_reset)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	int64_t t0 = util_now_ms(), ms;
+
+	conf.backoff_cap_ms = 3000;
+	ck_assert_int_eq(get(&conf, url("/status/429?n=1&reset=1&key=rl"),
+	    &r), 0);
+	ms = util_now_ms() - t0;
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.tries, 2);
+	ck_assert_int_ge(ms, 1000);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_ratelimit_remaining_0_paces_the_next_request)
+{
+	struct http_conf conf = conf_test();
+	struct http_req req = { .url = url("/status/200?reset_unix=2") };
+	struct http_client *c;
+	struct http_resp r;
+	struct timespec now;
+	int64_t t0, ms, want;
+	const char *errstr;
+
+	conf.backoff_cap_ms = 3000;
+	ck_assert_ptr_nonnull(c = http_new(&conf));
+	ck_assert_int_eq(http_request(c, &req, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	clock_gettime(CLOCK_REALTIME, &now);
+	t0 = util_now_ms();
+	want = util_strtonum(http_header(&r, "RateLimit-Reset"), 1,
+	    LLONG_MAX / 1000, &errstr) * 1000 - (int64_t)now.tv_sec * 1000 -
+	    now.tv_nsec / 1000000;
+	ck_assert_ptr_null(errstr);
+	http_resp_free(&r);
+	req.url = url("/ok");
+	ck_assert_int_eq(http_request(c, &req, &r), 0);
+	ms = util_now_ms() - t0;
+	ck_assert_int_gt(want, 900);
+	ck_assert_int_ge(ms, want - 20);
+	ck_assert_int_eq(r.tries, 1);
+	http_resp_free(&r);
+	http_free(c);
+}
+END_TEST
+
+START_TEST(test_wait_past_the_deadline_is_not_begun)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	int64_t t0 = util_now_ms(), ms;
+
+	conf.deadline_ms = 1500;
+	ck_assert_int_eq(get(&conf, url("/status/503?retry_after=5"), &r),
+	    -1);
+	ms = util_now_ms() - t0;
+	ck_assert_int_eq(r.error, HTTP_E_DEADLINE);
+	ck_assert_int_eq(r.tries, 1);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_int_lt(ms, 1000);
+	ck_assert_int_eq(http_exit_status(r.error), MKP_EXIT_DEADLINE);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_deadline_cuts_a_slow_try_short)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	int64_t t0 = util_now_ms(), ms;
+
+	conf.deadline_ms = 800;
+	ck_assert_int_eq(get(&conf, url("/slow?ms=3000"), &r), -1);
+	ms = util_now_ms() - t0;
+	ck_assert_int_eq(r.error, HTTP_E_DEADLINE);
+	ck_assert_int_ge(ms, 700);
+	ck_assert_int_lt(ms, 2000);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_oversized_body_is_refused)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+
+	conf.max_body = 1000;
+	ck_assert_int_eq(get(&conf, url("/big?bytes=1000"), &r), 0);
+	ck_assert_uint_eq(r.len, 1000);
+	http_resp_free(&r);
+	ck_assert_int_eq(get(&conf, url("/big?bytes=1001"), &r), -1);
+	ck_assert_int_eq(r.error, HTTP_E_TOOBIG);
+	ck_assert_int_eq(r.tries, 1);
+	http_resp_free(&r);
+	/* Without a Content-Length only the body callback can stop it. */
+	ck_assert_int_eq(get(&conf, url("/big?bytes=300000&nolength=1"),
+	    &r), -1);
+	ck_assert_int_eq(r.error, HTTP_E_TOOBIG);
+	ck_assert_int_eq(r.tries, 1);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_wrong_ca_is_refused_and_not_retried)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+
+	conf.cafile = wrongca;
+	ck_assert_int_eq(get(&conf, url("/ok"), &r), -1);
+	ck_assert_int_eq(r.error, HTTP_E_TLS);
+	ck_assert_int_eq(r.tries, 1);
+	ck_assert_int_eq(http_exit_status(r.error), MKP_EXIT_FAIL);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_system_store_does_not_trust_the_test_ca)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+
+	conf.cafile = NULL;
+	ck_assert_int_eq(get(&conf, url("/ok"), &r), -1);
+	ck_assert_int_eq(r.error, HTTP_E_TLS);
+	ck_assert_int_eq(r.tries, 1);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_unreadable_ca_file_fails_at_creation)
+{
+	struct http_conf conf = conf_test();
+
+	conf.cafile = "/nonexistent/ca.pem";
+	log_capture();
+	ck_assert_ptr_null(http_new(&conf));
+	free(log_capture_end());
+}
+END_TEST
+
+START_TEST(test_proxy_in_the_environment_is_ignored)
+{
+	static const char *const vars[] = { "https_proxy", "HTTPS_PROXY",
+	    "all_proxy", "ALL_PROXY", NULL };
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	size_t i;
+	int rc;
+
+	for (i = 0; vars[i] != NULL; i++)
+		setenv(vars[i], "http://127.0.0.1:1", 1);
+	rc = get(&conf, url("/ok"), &r);
+	for (i = 0; vars[i] != NULL; i++)
+		unsetenv(vars[i]);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(r.status, 200);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_token_from_env_is_sent_as_bearer)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+
+	setenv("MKP_TEST_TOKEN", "tok-env-123", 1);
+	conf.token_env = "MKP_TEST_TOKEN";
+	ck_assert_int_eq(get(&conf, url("/echo"), &r), 0);
+	unsetenv("MKP_TEST_TOKEN");
+	assert_json_str(&r, "headers.authorization", "Bearer tok-env-123");
+	assert_json_str(&r, "headers.user-agent", "mkprov/0.1");
+	assert_json_str(&r, "headers.accept", "application/json");
+	assert_json_str(&r, "method", "GET");
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_token_from_file_is_sent_without_its_newline)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/token", tmpdir);
+	ck_assert_int_eq(util_write_atomic(path, "tok-file-456\n", 13,
+	    0600), 0);
+	conf.token_file = path;
+	ck_assert_int_eq(get(&conf, url("/echo"), &r), 0);
+	assert_json_str(&r, "headers.authorization", "Bearer tok-file-456");
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_missing_token_fails_naming_its_source)
+{
+	struct http_conf conf = conf_test();
+	char path[PATH_MAX], *log;
+
+	unsetenv("MKP_TEST_NO_TOKEN");
+	conf.token_env = "MKP_TEST_NO_TOKEN";
+	log_capture();
+	ck_assert_ptr_null(http_new(&conf));
+	snprintf(path, sizeof(path), "%s/no-such-token", tmpdir);
+	conf.token_env = NULL;
+	conf.token_file = path;
+	ck_assert_ptr_null(http_new(&conf));
+	snprintf(path, sizeof(path), "%s/empty-token", tmpdir);
+	ck_assert_int_eq(util_write_atomic(path, "\n", 1, 0600), 0);
+	ck_assert_ptr_null(http_new(&conf));
+	log = log_capture_end();
+	ck_assert_ptr_nonnull(strstr(log, "MKP_TEST_NO_TOKEN: token not "
+	    "set"));
+	ck_assert_ptr_nonnull(strstr(log, "no-such-token: "));
+	ck_assert_ptr_nonnull(strstr(log, "empty-token: token is empty"));
+	free(log);
+}
+END_TEST
+
+START_TEST(test_token_never_appears_in_the_log_even_at_vv)
+{
+	static const char tok[] = "tok-secret-789";
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	char *log;
+
+	setenv("MKP_TEST_TOKEN", tok, 1);
+	conf.token_env = "MKP_TEST_TOKEN";
+	log_verbosity = 2;
+	log_capture();
+	ck_assert_int_eq(get(&conf, url("/echo?key=vv"), &r), 0);
+	log = log_capture_end();
+	log_verbosity = 0;
+	unsetenv("MKP_TEST_TOKEN");
+	/* The server echoed it, and the body was traced: redacted. */
+	ck_assert_ptr_nonnull(strstr(r.body, tok));
+	ck_assert_ptr_nonnull(strstr(log, "/echo?key=vv"));
+	ck_assert_ptr_nonnull(strstr(log, LOG_REDACTED));
+	ck_assert_ptr_null(strstr(log, tok));
+	free(log);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_connection_reset_is_retried)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+
+	ck_assert_int_eq(get(&conf, url("/reset?n=2&key=rst"), &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.tries, 3);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_refused_connection_is_retried_then_fails)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+
+	conf.max_tries = 3;
+	ck_assert_int_eq(get(&conf, "https://127.0.0.1:1/", &r), -1);
+	ck_assert_int_eq(r.error, HTTP_E_CONNECT);
+	ck_assert_int_eq(r.tries, 3);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_plain_http_is_refused)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	char u[128];
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/ok", port);
+	ck_assert_int_eq(get(&conf, u, &r), -1);
+	ck_assert_int_eq(r.error, HTTP_E_USAGE);
+	ck_assert_int_eq(r.tries, 1);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_redirect_is_not_followed)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+
+	ck_assert_int_eq(get(&conf, url("/redirect"), &r), 0);
+	ck_assert_int_eq(r.status, 302);
+	ck_assert_pstr_eq(http_header(&r, "Location"), "/ok");
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_json_body_is_posted_with_its_content_type)
+{
+	struct http_conf conf = conf_test();
+	struct http_req req = { .url = url("/echo"), .body = "{\"a\":1}" };
+	struct http_client *c;
+	struct http_resp r;
+
+	ck_assert_ptr_nonnull(c = http_new(&conf));
+	ck_assert_int_eq(http_request(c, &req, &r), 0);
+	assert_json_str(&r, "method", "POST");
+	assert_json_str(&r, "body", "{\"a\":1}");
+	assert_json_str(&r, "headers.content-type", "application/json");
+	http_resp_free(&r);
+	req.method = "POST";
+	req.body = NULL;
+	ck_assert_int_eq(http_request(c, &req, &r), 0);
+	assert_json_str(&r, "headers.content-length", "0");
+	http_resp_free(&r);
+	req.method = "DELETE";
+	ck_assert_int_eq(http_request(c, &req, &r), 0);
+	assert_json_str(&r, "method", "DELETE");
+	http_resp_free(&r);
+	http_free(c);
+}
+END_TEST
+
+START_TEST(test_resolve_entry_points_a_name_at_the_fixture)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	char entry[64], u[128];
+	const char *resolve[] = { entry, NULL };
+
+	snprintf(entry, sizeof(entry), "api.mkprov.test:%d:127.0.0.1",
+	    port);
+	snprintf(u, sizeof(u), "https://api.mkprov.test:%d/ok", port);
+	conf.resolve = resolve;
+	ck_assert_int_eq(get(&conf, u, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_many_requests_run_at_once_and_all_complete)
+{
+	struct http_conf conf = conf_test();
+	struct http_req reqs[20];
+	struct http_resp resps[20];
+	struct http_client *c;
+	int64_t t0, ms;
+	size_t i;
+
+	memset(reqs, 0, sizeof(reqs));
+	for (i = 0; i < 20; i++) {
+		if (i < 8)
+			reqs[i].url = url("/slow?ms=600");
+		else if (i < 14)
+			reqs[i].url = url("/status/503?n=1&key=m%zu", i);
+		else
+			reqs[i].url = url("/reset?n=1&key=m%zu", i);
+	}
+	ck_assert_ptr_nonnull(c = http_new(&conf));
+	t0 = util_now_ms();
+	ck_assert_int_eq(http_request_many(c, reqs, resps, 20), 0);
+	ms = util_now_ms() - t0;
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(resps[i].status, 200);
+		ck_assert_int_eq(resps[i].tries, i < 8 ? 1 : 2);
+		http_resp_free(&resps[i]);
+	}
+	/* One after another, the slow ones alone would take 4.8 s. */
+	ck_assert_int_lt(ms, 3000);
+	http_free(c);
+}
+END_TEST
+
+START_TEST(test_one_failure_in_a_batch_spares_the_others)
+{
+	struct http_conf conf = conf_test();
+	struct http_req reqs[3];
+	struct http_resp resps[3];
+	struct http_client *c;
+	size_t i;
+
+	memset(reqs, 0, sizeof(reqs));
+	conf.max_body = 1000;
+	reqs[0].url = url("/ok");
+	reqs[1].url = url("/big?bytes=5000");
+	reqs[2].url = url("/status/502?n=1&key=batch");
+	ck_assert_ptr_nonnull(c = http_new(&conf));
+	ck_assert_int_eq(http_request_many(c, reqs, resps, 3), -1);
+	ck_assert_int_eq(resps[0].status, 200);
+	ck_assert_int_eq(resps[1].error, HTTP_E_TOOBIG);
+	ck_assert_int_eq(resps[2].status, 200);
+	ck_assert_int_eq(resps[2].tries, 2);
+	for (i = 0; i < 3; i++)
+		http_resp_free(&resps[i]);
+	http_free(c);
+}
+END_TEST
+
+START_TEST(test_backoff_and_reset_waits_are_bounded_by_the_cap)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	int64_t t0 = util_now_ms(), ms;
+
+	/* Uncapped, 1 s doubling and a 30 s reset would take seconds. */
+	conf.backoff_base_ms = 1000;
+	conf.backoff_cap_ms = 100;
+	conf.max_tries = 4;
+	ck_assert_int_eq(get(&conf, url("/status/503?reset=30"), &r), 0);
+	ms = util_now_ms() - t0;
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_int_eq(r.tries, 4);
+	ck_assert_int_lt(ms, 3 * 100 + 700);
+	http_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_errors_have_names_and_exit_statuses)
+{
+	int e, f;
+
+	for (e = 0; e < HTTP_E__MAX; e++) {
+		ck_assert_ptr_nonnull(http_strerror(e));
+		for (f = 0; f < e; f++)
+			ck_assert_str_ne(http_strerror(e), http_strerror(f));
+	}
+	ck_assert_str_eq(http_strerror(HTTP_E__MAX), "unknown error");
+	ck_assert_int_eq(http_exit_status(HTTP_E_DEADLINE),
+	    MKP_EXIT_DEADLINE);
+	ck_assert_int_eq(http_exit_status(HTTP_E_USAGE), MKP_EXIT_USAGE);
+	ck_assert_int_eq(http_exit_status(HTTP_E_TOKEN), MKP_EXIT_USAGE);
+	ck_assert_int_eq(http_exit_status(HTTP_E_CONNECT), MKP_EXIT_FAIL);
+	ck_assert_int_eq(http_exit_status(HTTP_E_NONE), MKP_EXIT_FAIL);
+}
+END_TEST
+
+static Suite *
+http_suite(void)
+{
+	Suite *s = suite_create("http");
+	TCase *tc = tcase_create("https-fixture");
+
+	tcase_add_unchecked_fixture(tc, fixture_start, fixture_stop);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_fixture_answers_who_it_is);
+	tcase_add_test(tc, test_ok_gives_status_body_and_headers);
+	tcase_add_test(tc, test_503_is_retried_until_it_succeeds);
+	tcase_add_test(tc, test_429_waits_at_least_retry_after);
+	tcase_add_test(tc, test_retry_after_as_a_date_is_honoured);
+	tcase_add_test(tc, test_429_with_ratelimit_remaining_0_waits_for_reset);
+	tcase_add_test(tc, test_ratelimit_remaining_0_paces_the_next_request);
+	tcase_add_test(tc, test_wait_past_the_deadline_is_not_begun);
+	tcase_add_test(tc, test_deadline_cuts_a_slow_try_short);
+	tcase_add_test(tc, test_oversized_body_is_refused);
+	tcase_add_test(tc, test_wrong_ca_is_refused_and_not_retried);
+	tcase_add_test(tc, test_system_store_does_not_trust_the_test_ca);
+	tcase_add_test(tc, test_unreadable_ca_file_fails_at_creation);
+	tcase_add_test(tc, test_proxy_in_the_environment_is_ignored);
+	tcase_add_test(tc, test_token_from_env_is_sent_as_bearer);
+	tcase_add_test(tc, test_token_from_file_is_sent_without_its_newline);
+	tcase_add_test(tc, test_missing_token_fails_naming_its_source);
+	tcase_add_test(tc, test_token_never_appears_in_the_log_even_at_vv);
+	tcase_add_test(tc, test_connection_reset_is_retried);
+	tcase_add_test(tc, test_refused_connection_is_retried_then_fails);
+	tcase_add_test(tc, test_plain_http_is_refused);
+	tcase_add_test(tc, test_redirect_is_not_followed);
+	tcase_add_test(tc, test_json_body_is_posted_with_its_content_type);
+	tcase_add_test(tc, test_resolve_entry_points_a_name_at_the_fixture);
+	tcase_add_test(tc, test_many_requests_run_at_once_and_all_complete);
+	tcase_add_test(tc, test_one_failure_in_a_batch_spares_the_others);
+	tcase_add_test(tc, test_backoff_and_reset_waits_are_bounded_by_the_cap);
+	tcase_add_test(tc, test_errors_have_names_and_exit_statuses);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *r = srunner_create(http_suite());
+	int failed;
+
+	log_init("check_http");
+	srunner_run_all(r, CK_ENV);
+	failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed == 0 ? 0 : 1;
+}
