@@ -419,6 +419,24 @@ dotenv_get(const struct dotenv *env, const char *key)
 }
 
 /*
+ * Set key to a copy of val in env, replacing an earlier value.
+ * Returns 0, or -1 on ENOMEM.
+ */
+int
+dotenv_set(struct dotenv *env, const char *key, const char *val)
+{
+	struct dotenv_buf	 b = { 0 };
+
+	if (buf_add(&b, val, strlen(val)) == -1)
+		return -1;
+	if (env_set(env, key, &b) == -1) {
+		dotenv_buf_free(&b);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Free env, wiping the values: they are secrets.
  */
 void

@@ -38,6 +38,7 @@ int	 dotenv_parse(const char *buf, size_t len, struct dotenv *,
 	    char *err, size_t errsz);
 int	 dotenv_load(const char *path, struct dotenv *);
 const char *dotenv_get(const struct dotenv *, const char *key);
+int	 dotenv_set(struct dotenv *, const char *key, const char *val);
 void	 dotenv_free(struct dotenv *);
 
 #endif

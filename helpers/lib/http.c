@@ -26,6 +26,7 @@
 
 #include <curl/curl.h>
 
+#include "dotenv.h"
 #include "http.h"
 #include "log.h"
 #include "mkprov.h"
@@ -206,8 +207,45 @@ bad:
 }
 
 /*
+ * Returns a copy of the value of key in the .env file at path (as the
+ * secrets phase writes it), or NULL after logging.
+ */
+static char *
+token_from_dotenv(const char *path, const char *key)
+{
+	struct dotenv	 env;
+	const char	*val;
+	char		*tok = NULL;
+
+	if (dotenv_load(path, &env) == -1)
+		return NULL;
+	if ((val = dotenv_get(&env, key)) == NULL || *val == '\0')
+		log_err(path, "%s: not set: run the secrets phase again", key);
+	else if (token_check(val, path) == 0 && (tok = strdup(val)) == NULL)
+		log_errno(path, "cannot copy the token");
+	dotenv_free(&env);
+	return tok;
+}
+
+/*
+ * Returns a copy of a token the caller holds, or NULL after logging.
+ */
+static char *
+token_copy(const char *val)
+{
+	char	*tok;
+
+	if (token_check(val, "token") == -1)
+		return NULL;
+	if ((tok = strdup(val)) == NULL)
+		log_errno("token", "cannot copy the token");
+	return tok;
+}
+
+/*
  * Reads the token named by conf: the variable wins when it is set and
- * not empty, otherwise the file; neither configured means no token.
+ * not empty, otherwise the file (a .env file when token_key is set),
+ * otherwise a token the caller gave; none of them means no token.
  * Returns 0, or -1 after logging.
  */
 static int
@@ -220,14 +258,19 @@ token_load(struct http_client *c, const struct http_conf *conf)
 		env = NULL;
 	if (env != NULL)
 		c->token = token_from_env(env);
+	else if (conf->token_file != NULL && conf->token_key != NULL)
+		c->token = token_from_dotenv(conf->token_file,
+		    conf->token_key);
 	else if (conf->token_file != NULL)
 		c->token = token_from_file(conf->token_file);
+	else if (conf->token != NULL)
+		c->token = token_copy(conf->token);
 	else
 		return 0;
 	if (c->token == NULL)
 		return -1;
 	if (log_secret(c->token) == -1) {
-		log_err(env != NULL ? env : conf->token_file,
+		log_err(env != NULL ? env : "token",
 		    "cannot register the token for redaction");
 		return -1;
 	}
@@ -271,6 +314,7 @@ conf_copy(struct http_client *c, const struct http_conf *conf)
 
 	c->conf = *conf;
 	c->conf.token_env = c->conf.token_file = NULL;
+	c->conf.token_key = c->conf.token = NULL;
 	c->conf.cafile = c->conf.proxy = NULL;
 	c->conf.resolve = NULL;
 	conf_defaults(&c->conf);
@@ -1275,4 +1319,24 @@ http_exit_status(enum http_error err)
 	default:
 		return MKP_EXIT_FAIL;
 	}
+}
+
+/*
+ * Percent-encode s for a URL's query or path.  Returns a copy to be
+ * freed with free(3), or NULL on ENOMEM (logged).
+ */
+char *
+http_escape(const char *s)
+{
+	char	*e, *copy;
+
+	if ((e = curl_easy_escape(NULL, s, 0)) == NULL) {
+		log_err(s, "cannot percent-encode");
+		return NULL;
+	}
+	copy = strdup(e);
+	curl_free(e);
+	if (copy == NULL)
+		log_errno(s, "cannot percent-encode");
+	return copy;
 }

@@ -31,6 +31,8 @@ struct http_conf {
 	const char	*proxy;		/* NULL: never use a proxy */
 	const char	*token_env;	/* variable holding a token, */
 	const char	*token_file;	/* else a file holding one */
+	const char	*token_key;	/* the file is .env: this key */
+	const char	*token;		/* else one the caller holds */
 	const char	*const *resolve; /* CURLOPT_RESOLVE entries */
 	long		 connect_timeout_ms;	/* per try; 0: 10 s */
 	long		 try_timeout_ms;	/* per try; 0: 60 s */
@@ -74,6 +76,7 @@ int	 http_request_many(struct http_client *, const struct http_req *,
 	    struct http_resp *, size_t n);
 const char *http_header(const struct http_resp *, const char *name);
 void	 http_resp_free(struct http_resp *);
+char	*http_escape(const char *);
 const char *http_strerror(enum http_error);
 int	 http_exit_status(enum http_error);
 

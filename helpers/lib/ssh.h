@@ -17,7 +17,7 @@
 enum ssh_error {
 	SSH_E_NONE = 0,
 	SSH_E_CONNECT,		/* TCP or handshake failed */
-	SSH_E_HOSTKEY,		/* host key unknown or not the pinned one */
+	SSH_E_HOSTKEY,		/* host key unknown or not as pinned */
 	SSH_E_AUTH,		/* no key was accepted */
 	SSH_E_CHANNEL,		/* a channel or SFTP call failed */
 	SSH_E_DEADLINE,		/* the deadline passed */

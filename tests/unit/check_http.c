@@ -612,6 +612,42 @@ START_TEST(test_token_from_file_is_sent_without_its_newline)
 }
 END_TEST
 
+START_TEST(test_token_from_a_dotenv_file_is_taken_by_its_key)
+{
+	static const char env[] = "OTHER=\"x\"\nAPI_TOKEN=\"tok-env-789\"\n";
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+	char path[PATH_MAX], *log;
+
+	snprintf(path, sizeof(path), "%s/secrets.env", tmpdir);
+	ck_assert_int_eq(util_write_atomic(path, env, sizeof(env) - 1,
+	    0600), 0);
+	conf.token_file = path;
+	conf.token_key = "API_TOKEN";
+	ck_assert_int_eq(get(&conf, url("/echo"), &r), 0);
+	assert_json_str(&r, "headers.authorization", "Bearer tok-env-789");
+	http_resp_free(&r);
+	conf.token_key = "NO_SUCH_KEY";
+	log_capture();
+	ck_assert_ptr_null(http_new(&conf));
+	log = log_capture_end();
+	ck_assert_ptr_nonnull(strstr(log, "NO_SUCH_KEY: not set"));
+	free(log);
+}
+END_TEST
+
+START_TEST(test_token_the_caller_holds_is_sent_as_bearer)
+{
+	struct http_conf conf = conf_test();
+	struct http_resp r;
+
+	conf.token = "tok-held-42";
+	ck_assert_int_eq(get(&conf, url("/echo"), &r), 0);
+	assert_json_str(&r, "headers.authorization", "Bearer tok-held-42");
+	http_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_missing_token_fails_naming_its_source)
 {
 	struct http_conf conf = conf_test();
@@ -876,6 +912,8 @@ http_suite(void)
 	tcase_add_test(tc, test_proxy_in_the_environment_is_ignored);
 	tcase_add_test(tc, test_token_from_env_is_sent_as_bearer);
 	tcase_add_test(tc, test_token_from_file_is_sent_without_its_newline);
+	tcase_add_test(tc, test_token_from_a_dotenv_file_is_taken_by_its_key);
+	tcase_add_test(tc, test_token_the_caller_holds_is_sent_as_bearer);
 	tcase_add_test(tc, test_missing_token_fails_naming_its_source);
 	tcase_add_test(tc, test_token_never_appears_in_the_log_even_at_vv);
 	tcase_add_test(tc, test_connection_reset_is_retried);

@@ -1,0 +1,181 @@
+/*
+ * mkp-lock: run a command while holding a host's lock.
+ *
+ * Two runs on one host must not interleave their phases, so every run
+ * of make on a host goes through this helper.  The lock is flock(2) on
+ * a file in the host's state directory: the kernel drops it when the
+ * holder dies, so a crash never leaves a stale lock.  The holder writes
+ * its pid, start time and command into the file, which lets a second
+ * run say who it is waiting for.
+ *
+ * The lock is held by this process, not by the command: the lock's
+ * descriptor is close-on-exec, so a daemon started by the command (the
+ * sandbox supervisor, say) cannot keep the host locked after the run.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mkprov.h"
+#include "proc.h"
+#include "util.h"
+
+/* How often a waiting run tries the lock again. */
+#define POLL_MS		200
+
+static void	usage(void) __attribute__((noreturn));
+
+/*
+ * Print the synopsis and exit with the usage status.
+ */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mkp-lock [-v] [-w wait] lockfile "
+	    "command [arg ...]\n");
+	exit(MKP_EXIT_USAGE);
+}
+
+/*
+ * Describe the current holder from the lock file's contents, in place:
+ * the file holds "pid started command" on one line.  Returns a pointer
+ * into buf, or a fixed text when the file says nothing usable.
+ */
+static const char *
+holder(int fd, char *buf, size_t bufsz)
+{
+	ssize_t	 n;
+	char	*nl;
+
+	n = pread(fd, buf, bufsz - 1, 0);
+	if (n <= 0)
+		return "an unknown process";
+	buf[n] = '\0';
+	if ((nl = strchr(buf, '\n')) != NULL)
+		*nl = '\0';
+	return buf;
+}
+
+/*
+ * Take the lock on fd, trying again until the deadline.  Returns 0
+ * with the lock held, -1 when the deadline passed (logged, naming the
+ * holder), -2 on any other failure (logged).
+ */
+static int
+take(int fd, const char *path, const struct deadline *dl,
+    int64_t wait_ms)
+{
+	char	 buf[512];
+	int	 said = 0;
+
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			log_errno(path, "flock");
+			return -2;
+		}
+		if (!said && log_verbosity > 0) {
+			log_info(path, "waiting for pid %s",
+			    holder(fd, buf, sizeof(buf)));
+			said = 1;
+		}
+		if (deadline_passed(dl)) {
+			log_err(path, "held by pid %s: gave up after %lld s: "
+			    "let that run finish, or raise LOCK_WAIT",
+			    holder(fd, buf, sizeof(buf)),
+			    (long long)(wait_ms / 1000));
+			return -1;
+		}
+		util_sleep_ms(POLL_MS);
+	}
+}
+
+/*
+ * Record this process as the holder: "pid started command".  Returns 0,
+ * or -1 (logged).
+ */
+static int
+record(int fd, const char *path, char **argv)
+{
+	char		 line[1024], stamp[32];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	size_t		 len;
+	int		 i;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	len = (size_t)snprintf(line, sizeof(line), "%ld since %s:",
+	    (long)getpid(), stamp);
+	for (i = 0; argv[i] != NULL && len < sizeof(line) - 1; i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+		    " %s", argv[i]);
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, line, len, 0) == -1) {
+		log_errno(path, "write");
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct deadline	 dl;
+	const char	*errstr, *path;
+	int64_t		 wait_ms = 0;
+	int		 ch, fd, rc;
+
+	log_init(argv[0]);
+	while ((ch = getopt(argc, argv, "+vw:")) != -1) {
+		switch (ch) {
+		case 'v':
+			log_verbosity++;
+			break;
+		case 'w':
+			if (util_parse_duration(optarg, &wait_ms,
+			    &errstr) == -1) {
+				log_err("-w", "%s: %s: give a duration "
+				    "such as 30s or 5m", optarg, errstr);
+				return MKP_EXIT_USAGE;
+			}
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		usage();
+	path = argv[0];
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_errno(path, "open");
+		return MKP_EXIT_FAIL;
+	}
+	deadline_set(&dl, wait_ms);
+	if ((rc = take(fd, path, &dl, wait_ms)) != 0)
+		return rc == -1 ? MKP_EXIT_DEADLINE : MKP_EXIT_FAIL;
+	if (record(fd, path, argv + 1) == -1)
+		return MKP_EXIT_FAIL;
+	rc = proc_run(argv + 1);
+	/* Leave no stale holder line behind for the next reader. */
+	if (ftruncate(fd, 0) == -1)
+		log_errno(path, "truncate");
+	return rc;
+}

@@ -1,0 +1,736 @@
+/*
+ * mkp-secrets: phase 1 of the runbook: check the prerequisites, log in
+ * to Infisical with a machine identity, and prove that every secret the
+ * later phases need is there.
+ *
+ * Every problem found is reported in the same run, so a person fixes
+ * them all at once instead of one per run.  The secrets go to a .env
+ * file of mode 0600 that Docker Compose reads back unchanged; their
+ * values are never printed, and the stamp names them without values.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dotenv.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "mkprov.h"
+#include "proc.h"
+#include "util.h"
+
+/* The largest secret list and login answer read from Infisical. */
+#define SECRETS_MAX	(8 * 1024 * 1024)
+#define VERSION_MAX	512
+
+struct opts {
+	const char	*host;
+	const char	*url;		/* Infisical, without /api */
+	const char	*project;
+	const char	*envslug;
+	const char	*path;
+	const char	*cafile;
+	const char	*creds;		/* .env with the identity */
+	const char	*devices;	/* secret listing the devices */
+	const char	*sshkey;	/* NULL: ssh-agent */
+	const char	*bundle;	/* age bundle, or NULL */
+	const char	*out;		/* secrets.env */
+	const char	*stamp;
+	char		**required;
+	int		 nrequired;
+};
+
+/* A local program a phase runs, and how to ask its version. */
+struct tool {
+	const char	*name;
+	const char	*version_flag;	/* NULL: none to ask */
+	int		 need_bundle;
+	char		 version[128];
+};
+
+static struct tool tools[] = {
+	{ "ansible-playbook", "--version", 0, "" },
+	{ "ansible-inventory", "--version", 0, "" },
+	{ "ssh-keygen", NULL, 0, "" },
+	{ "age", "--version", 1, "" },
+};
+
+static void	usage(void) __attribute__((noreturn));
+
+/*
+ * Print the synopsis and exit with the usage status.
+ */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mkp-secrets [-v] -H host -u infisical-url "
+	    "-p project-id -e environment\n"
+	    "    -P secret-path -D devices-secret -o secrets.env "
+	    "-s stamp [-c cafile]\n"
+	    "    [-C credentials] [-k ssh-key] [-b bundle] "
+	    "[required-secret ...]\n");
+	exit(MKP_EXIT_USAGE);
+}
+
+/*
+ * Find one tool and ask its version (first line of its output).
+ * Returns 0, or -1 when it is missing (reported by the caller).
+ */
+static int
+tool_probe(struct tool *t)
+{
+	char	 path[4096], *out, *nl;
+	char	*argv[3];
+	int	 status;
+
+	if (proc_find(t->name, path, sizeof(path)) == -1)
+		return -1;
+	snprintf(t->version, sizeof(t->version), "present");
+	if (t->version_flag == NULL)
+		return 0;
+	argv[0] = path;
+	argv[1] = (char *)(uintptr_t)t->version_flag;
+	argv[2] = NULL;
+	if (proc_capture(argv, &out, VERSION_MAX, &status) == -1)
+		return 0;
+	if ((nl = strchr(out, '\n')) != NULL)
+		*nl = '\0';
+	if (status == 0 && *out != '\0')
+		snprintf(t->version, sizeof(t->version), "%s", out);
+	free(out);
+	return 0;
+}
+
+/*
+ * Check the local tools.  Returns the number of problems (logged).
+ */
+static int
+check_tools(const struct opts *o)
+{
+	size_t	 i;
+	int	 bad = 0;
+
+	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		if (tools[i].need_bundle && o->bundle == NULL)
+			continue;
+		if (tool_probe(&tools[i]) == -1) {
+			log_err(tools[i].name, "not found in PATH: run "
+			    "make deps, or install it");
+			bad++;
+		} else
+			log_info(tools[i].name, "%s", tools[i].version);
+	}
+	return bad;
+}
+
+/*
+ * Check that an SSH key is at hand: the configured file, or a key in
+ * ssh-agent.  Returns the number of problems (logged).
+ */
+static int
+check_ssh_key(const struct opts *o)
+{
+	static char	 prog[] = "ssh-add", list[] = "-l";
+	char		*argv[] = { prog, list, NULL }, *out;
+	int		 status;
+
+	if (o->sshkey != NULL) {
+		if (access(o->sshkey, R_OK) == 0)
+			return 0;
+		log_errno(o->sshkey, "SSH key unreadable: set SSH_KEY to "
+		    "a private key file");
+		return 1;
+	}
+	if (getenv("SSH_AUTH_SOCK") == NULL) {
+		log_err("ssh-agent", "not running and no SSH_KEY set: "
+		    "start an agent and ssh-add a key, or set SSH_KEY");
+		return 1;
+	}
+	if (proc_capture(argv, &out, VERSION_MAX, &status) == -1)
+		return 1;
+	free(out);
+	if (status != 0) {
+		log_err("ssh-agent", "holds no key: ssh-add one, or set "
+		    "SSH_KEY");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Print the error an API answered, escaped by the log, naming url.
+ */
+static void
+api_error(const char *url, const struct http_resp *r)
+{
+	struct json_err	 err;
+	const char	*msg = NULL, *name = NULL;
+	yajl_val	 v;
+
+	if ((v = json_parse(r->body, r->len, &err)) != NULL) {
+		json_str(v, "message", &msg, &err);
+		json_str(v, "error", &name, &err);
+	}
+	log_err(url, "HTTP %ld: %s%s%s", r->status, name ? name : "",
+	    name ? ": " : "", msg ? msg : "no message");
+	json_free(v);
+}
+
+/*
+ * GET url/api/status: Infisical must answer "Ok" with a certificate we
+ * trust.  Returns 0, or -1 (logged).
+ */
+static int
+check_infisical(struct http_client *c, const struct opts *o)
+{
+	struct http_req	 req = { 0 };
+	struct http_resp r;
+	struct json_err	 err;
+	const char	*msg;
+	char		 url[2048];
+	yajl_val	 v = NULL;
+	int		 rc = -1;
+
+	snprintf(url, sizeof(url), "%s/api/status", o->url);
+	req.url = url;
+	if (http_request(c, &req, &r) == -1)
+		return -1;
+	if (r.status != 200)
+		api_error(url, &r);
+	else if ((v = json_parse(r.body, r.len, &err)) == NULL ||
+	    json_str(v, "message", &msg, &err) == -1)
+		log_err(url, "not an Infisical status: %s", err.msg);
+	else if (strcmp(msg, "Ok") != 0)
+		log_err(url, "Infisical says \"%s\", not \"Ok\"", msg);
+	else
+		rc = 0;
+	json_free(v);
+	http_resp_free(&r);
+	return rc;
+}
+
+/*
+ * Read one line from the terminal into buf, without echo when secret.
+ * Returns 0, or -1 when there is no terminal (not logged).
+ */
+static int
+prompt(const char *what, int secret, char *buf, size_t bufsz)
+{
+	struct termios	 old, raw;
+	FILE		*tty;
+	int		 rc = -1;
+
+	if ((tty = fopen("/dev/tty", "r+e")) == NULL)
+		return -1;
+	fprintf(tty, "%s: ", what);
+	fflush(tty);
+	if (secret && tcgetattr(fileno(tty), &old) == 0) {
+		raw = old;
+		raw.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &raw);
+	}
+	if (fgets(buf, (int)bufsz, tty) != NULL) {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		rc = 0;
+	}
+	if (secret) {
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+		fputc('\n', tty);
+	}
+	fclose(tty);
+	return rc;
+}
+
+/*
+ * Find the machine identity: the environment, then the credentials
+ * file (which must be 0600 and ours), then the terminal.  Returns 0
+ * with id and secret filled, or -1 (logged).
+ */
+static int
+credentials(const struct opts *o, char *id, char *secret, size_t sz)
+{
+	struct dotenv	 env = { 0 };
+	struct stat	 st;
+	const char	*i = getenv("INFISICAL_CLIENT_ID");
+	const char	*s = getenv("INFISICAL_CLIENT_SECRET");
+	int		 rc = -1;
+
+	if ((i == NULL || s == NULL) && o->creds != NULL) {
+		if (stat(o->creds, &st) == -1) {
+			log_errno(o->creds, "INFISICAL_CREDENTIALS");
+			return -1;
+		}
+		if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
+			log_err(o->creds, "readable by others: chmod 600 it");
+			return -1;
+		}
+		if (dotenv_load(o->creds, &env) == -1)
+			return -1;
+		i = dotenv_get(&env, "INFISICAL_CLIENT_ID");
+		s = dotenv_get(&env, "INFISICAL_CLIENT_SECRET");
+	}
+	if (i != NULL && s != NULL) {
+		snprintf(id, sz, "%s", i);
+		snprintf(secret, sz, "%s", s);
+		rc = 0;
+	} else if (prompt("Machine identity client ID", 0, id, sz) == 0 &&
+	    prompt("Machine identity client secret", 1, secret, sz) == 0)
+		rc = 0;
+	else
+		log_err("INFISICAL_CLIENT_ID", "not set and no terminal to "
+		    "ask on: export INFISICAL_CLIENT_ID and "
+		    "INFISICAL_CLIENT_SECRET, or set INFISICAL_CREDENTIALS");
+	dotenv_free(&env);
+	if (rc == 0 && (*id == '\0' || *secret == '\0')) {
+		log_err("INFISICAL_CLIENT_ID", "empty machine identity: "
+		    "give its client ID and secret");
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * Log in with universal auth.  Returns 0 with *token (to be freed)
+ * and *expires set, or the exit status to end with (logged).
+ */
+static int
+login(struct http_client *c, const struct opts *o, char **token,
+    long long *expires)
+{
+	struct json_w	 w;
+	struct http_req	 req = { 0 };
+	struct http_resp r;
+	struct json_err	 err;
+	const char	*tok;
+	char		 url[2048], id[1024], secret[1024], *body;
+	size_t		 len;
+	yajl_val	 v = NULL;
+	int		 rc = MKP_EXIT_FAIL;
+
+	if (credentials(o, id, secret, sizeof(id)) == -1)
+		return MKP_EXIT_USAGE;
+	log_secret(secret);
+	if (jw_init(&w) == -1)
+		return MKP_EXIT_FAIL;
+	jw_obj_open(&w);
+	jw_kv_str(&w, "clientId", id);
+	jw_kv_str(&w, "clientSecret", secret);
+	jw_obj_close(&w);
+	explicit_bzero(secret, sizeof(secret));
+	if (jw_finish(&w, &body, &len) == -1) {
+		jw_free(&w);
+		return MKP_EXIT_FAIL;
+	}
+	jw_free(&w);
+	snprintf(url, sizeof(url), "%s/api/v1/auth/universal-auth/login",
+	    o->url);
+	req.method = "POST";
+	req.url = url;
+	req.body = body;
+	req.body_len = len;
+	if (http_request(c, &req, &r) == -1) {
+		rc = http_exit_status(r.error);
+		goto out;
+	}
+	if (r.status == 401) {
+		api_error(url, &r);
+		log_err(o->host, "login refused: check the machine "
+		    "identity's client ID and secret");
+		rc = MKP_EXIT_USAGE;
+	} else if (r.status != 200)
+		api_error(url, &r);
+	else if ((v = json_parse(r.body, r.len, &err)) == NULL ||
+	    json_str(v, "accessToken", &tok, &err) == -1 ||
+	    json_int(v, "expiresIn", expires, &err) == -1)
+		log_err(url, "unexpected answer: %s", err.msg);
+	else if ((*token = strdup(tok)) == NULL)
+		log_errno(url, "strdup");
+	else {
+		log_secret(*token);
+		rc = 0;
+	}
+	json_free(v);
+	http_resp_free(&r);
+out:
+	explicit_bzero(body, len);
+	free(body);
+	return rc;
+}
+
+/*
+ * Add the secrets of the array at path in v to env, keeping those
+ * already there when keep is set (local secrets beat imported ones).
+ * Returns 0, or -1 (logged).
+ */
+static int
+add_secrets(yajl_val v, const char *path, struct dotenv *env, int keep,
+    const char *url)
+{
+	struct json_err	 err;
+	const char	*key, *val;
+	yajl_val	 arr, s;
+	size_t		 i, n;
+	int		 hidden;
+
+	if (json_arr(v, path, &arr, &n, &err) == -1) {
+		log_err(url, "unexpected answer: %s", err.msg);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		s = arr->u.array.values[i];
+		if (json_str(s, "secretKey", &key, &err) == -1 ||
+		    json_str(s, "secretValue", &val, &err) == -1) {
+			log_err(url, "unexpected secret: %s", err.msg);
+			return -1;
+		}
+		if (json_bool(s, "secretValueHidden", &hidden, &err) == 0 &&
+		    hidden) {
+			log_err(url, "%s: value hidden: give the identity "
+			    "read access to secret values", key);
+			return -1;
+		}
+		log_secret(val);
+		if (keep && dotenv_get(env, key) != NULL)
+			continue;
+		if (dotenv_set(env, key, val) == -1) {
+			log_errno(url, "dotenv_set");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Merge an answer of /api/v4/secrets (or v3/secrets/raw) into env as
+ * the Infisical CLI does: the path's own secrets, then imports from
+ * the last to the first, none replacing a secret already there.
+ * Returns 0, or -1 (logged).
+ */
+static int
+merge(const char *url, const struct http_resp *r, struct dotenv *env)
+{
+	struct json_err	 err;
+	yajl_val	 v, imports;
+	size_t		 i, n = 0;
+	char		 path[64];
+	int		 rc = -1;
+
+	if ((v = json_parse(r->body, r->len, &err)) == NULL) {
+		log_err(url, "unexpected answer: %s", err.msg);
+		return -1;
+	}
+	if (add_secrets(v, "secrets", env, 0, url) == -1)
+		goto out;
+	if (json_at(v, "imports") != NULL &&
+	    json_arr(v, "imports", &imports, &n, &err) == -1) {
+		log_err(url, "unexpected answer: %s", err.msg);
+		goto out;
+	}
+	for (i = n; i > 0; i--) {
+		snprintf(path, sizeof(path), "imports[%zu].secrets", i - 1);
+		if (add_secrets(v, path, env, 1, url) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_free(v);
+	return rc;
+}
+
+/*
+ * Build the URL that lists the secrets, v4 or the older v3 form.
+ * Returns 0, or -1 (logged).
+ */
+static int
+secrets_url(const struct opts *o, int v3, char *url, size_t sz)
+{
+	char	*proj, *env, *path;
+	int	 n = -1;
+
+	proj = http_escape(o->project);
+	env = http_escape(o->envslug);
+	path = http_escape(o->path);
+	if (proj != NULL && env != NULL && path != NULL)
+		n = snprintf(url, sz, "%s/api/%s?%s=%s&environment=%s"
+		    "&secretPath=%s&viewSecretValue=true"
+		    "&expandSecretReferences=true&include_imports=true"
+		    "&includeImports=true", o->url,
+		    v3 ? "v3/secrets/raw" : "v4/secrets",
+		    v3 ? "workspaceId" : "projectId", proj, env, path);
+	free(proj);
+	free(env);
+	free(path);
+	if (n < 0 || (size_t)n >= sz) {
+		log_err(o->url, "URL too long");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Fetch the environment's secrets into env.  A server without the v4
+ * route (Infisical before 2025) is asked the v3 way.  Returns 0, or
+ * the exit status to end with (logged).
+ */
+static int
+fetch(const struct opts *o, const char *token, struct dotenv *env)
+{
+	struct http_conf conf = { 0 };
+	struct http_client *c;
+	struct http_req	 req = { 0 };
+	struct http_resp r;
+	char		 url[4096];
+	int		 v3, rc = MKP_EXIT_FAIL;
+
+	conf.cafile = o->cafile;
+	conf.token = token;
+	conf.max_body = SECRETS_MAX;
+	if ((c = http_new(&conf)) == NULL)
+		return MKP_EXIT_FAIL;
+	for (v3 = 0; v3 < 2; v3++) {
+		if (secrets_url(o, v3, url, sizeof(url)) == -1)
+			break;
+		req.url = url;
+		if (http_request(c, &req, &r) == -1) {
+			rc = http_exit_status(r.error);
+			break;
+		}
+		if (r.status == 404 && !v3 && strstr(r.body, "\"Route ")) {
+			http_resp_free(&r);
+			continue;
+		}
+		if (r.status == 200)
+			rc = merge(url, &r, env) == 0 ? 0 : MKP_EXIT_FAIL;
+		else {
+			api_error(url, &r);
+			if (r.status == 404 || r.status == 400)
+				log_err(o->host, "environment '%s' or path "
+				    "'%s' missing in project %s: check "
+				    "INFISICAL_ENV and INFISICAL_PATH",
+				    o->envslug, o->path, o->project);
+			rc = r.status == 404 || r.status == 400 ?
+			    MKP_EXIT_USAGE : MKP_EXIT_FAIL;
+		}
+		http_resp_free(&r);
+		break;
+	}
+	http_free(c);
+	return rc;
+}
+
+/*
+ * Report one required secret that is missing or empty.  Returns 1 when
+ * it is, else 0.
+ */
+static int
+need(const struct opts *o, const struct dotenv *env, const char *key)
+{
+	const char	*v = dotenv_get(env, key);
+
+	if (v != NULL && *v != '\0')
+		return 0;
+	log_err(o->host, "%s: %s in %s%s", key, v ? "empty" : "missing",
+	    o->envslug, o->path);
+	return 1;
+}
+
+/*
+ * Check every required secret, the device list and each device's two
+ * keys, reporting all that are missing.  Returns the number missing.
+ */
+static int
+check_required(const struct opts *o, const struct dotenv *env,
+    char *devices, size_t sz)
+{
+	const char	*list;
+	char		*dev, *save, key[256];
+	int		 i, bad = 0;
+
+	for (i = 0; i < o->nrequired; i++)
+		bad += need(o, env, o->required[i]);
+	*devices = '\0';
+	if (need(o, env, o->devices))
+		return bad + 1;
+	list = dotenv_get(env, o->devices);
+	snprintf(devices, sz, "%s", list);
+	for (dev = strtok_r(devices, ", \t\n", &save); dev != NULL;
+	    dev = strtok_r(NULL, ", \t\n", &save)) {
+		snprintf(key, sizeof(key), "SSH_KEY_%s_PUBLIC", dev);
+		bad += need(o, env, key);
+		snprintf(key, sizeof(key), "SSH_KEY_%s_STATUS", dev);
+		bad += need(o, env, key);
+	}
+	snprintf(devices, sz, "%s", list);
+	return bad;
+}
+
+/*
+ * Sort helper: order variables by key, as infisical export does.
+ */
+static int
+by_key(const void *a, const void *b)
+{
+	return strcmp(((const struct dotenv_var *)a)->key,
+	    ((const struct dotenv_var *)b)->key);
+}
+
+/*
+ * Write every secret to the .env file, mode 0600, sorted by key; a key
+ * no shell could name is left out with a warning.  Returns 0 or -1.
+ */
+static int
+write_env(const struct opts *o, struct dotenv *env)
+{
+	struct dotenv_buf	 b = { 0 };
+	size_t			 i;
+	int			 rc = 0;
+
+	qsort(env->vars, env->n, sizeof(env->vars[0]), by_key);
+	for (i = 0; i < env->n && rc == 0; i++) {
+		if (!dotenv_valid_key(env->vars[i].key)) {
+			log_warn(env->vars[i].key, "not a variable name: "
+			    "left out of %s", o->out);
+			continue;
+		}
+		rc = dotenv_append(&b, env->vars[i].key, env->vars[i].val);
+	}
+	if (rc == -1)
+		log_errno(o->out, "cannot build");
+	else
+		rc = util_write_atomic(o->out, b.s ? b.s : "", b.len, 0600);
+	dotenv_buf_free(&b);
+	return rc;
+}
+
+/*
+ * Write the stamp: what was verified, when, and with which tools; no
+ * secret value.  Returns 0 or -1.
+ */
+static int
+write_stamp(const struct opts *o, const struct dotenv *env,
+    const char *devices, long long expires)
+{
+	struct json_w	 w;
+	char		 when[32], *buf;
+	size_t		 i, len;
+	time_t		 now = time(NULL);
+	int		 rc;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	if (jw_init(&w) == -1)
+		return -1;
+	jw_obj_open(&w);
+	jw_kv_str(&w, "host", o->host);
+	jw_kv_str(&w, "verified_at", when);
+	jw_kv_str(&w, "infisical_url", o->url);
+	jw_kv_str(&w, "project_id", o->project);
+	jw_kv_str(&w, "environment", o->envslug);
+	jw_kv_str(&w, "secret_path", o->path);
+	jw_kv_int(&w, "secrets", (long long)env->n);
+	jw_kv_str(&w, "devices", devices);
+	jw_kv_int(&w, "token_expires_in", expires);
+	jw_key(&w, "tools");
+	jw_obj_open(&w);
+	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+		if (tools[i].version[0] != '\0')
+			jw_kv_str(&w, tools[i].name, tools[i].version);
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	if ((rc = jw_finish(&w, &buf, &len)) == 0) {
+		buf[len++] = '\n';
+		rc = util_write_atomic(o->stamp, buf, len, 0600);
+		free(buf);
+	}
+	jw_free(&w);
+	return rc;
+}
+
+/*
+ * Parse the command line into o.  Exits with the usage status on a
+ * mistake.
+ */
+static void
+parse_args(int argc, char *argv[], struct opts *o)
+{
+	int	 ch;
+
+	while ((ch = getopt(argc, argv, "b:C:c:D:e:H:k:o:P:p:s:u:v")) != -1)
+		switch (ch) {
+		case 'b': o->bundle = optarg; break;
+		case 'C': o->creds = *optarg ? optarg : NULL; break;
+		case 'c': o->cafile = *optarg ? optarg : NULL; break;
+		case 'D': o->devices = optarg; break;
+		case 'e': o->envslug = optarg; break;
+		case 'H': o->host = optarg; break;
+		case 'k': o->sshkey = *optarg ? optarg : NULL; break;
+		case 'o': o->out = optarg; break;
+		case 'P': o->path = optarg; break;
+		case 'p': o->project = optarg; break;
+		case 's': o->stamp = optarg; break;
+		case 'u': o->url = optarg; break;
+		case 'v': log_verbosity++; break;
+		default: usage();
+		}
+	if (!o->host || !o->url || !o->project || !o->envslug ||
+	    !o->path || !o->devices || !o->out || !o->stamp)
+		usage();
+	o->required = argv + optind;
+	o->nrequired = argc - optind;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts	 o = { 0 };
+	struct http_conf conf = { 0 };
+	struct http_client *c;
+	struct dotenv	 env = { 0 };
+	char		*token = NULL, devices[1024];
+	long long	 expires = 0;
+	int		 bad, rc;
+
+	log_init(argv[0]);
+	parse_args(argc, argv, &o);
+
+	conf.cafile = o.cafile;
+	if ((c = http_new(&conf)) == NULL)
+		return MKP_EXIT_USAGE;
+	bad = check_tools(&o) + check_ssh_key(&o);
+	rc = check_infisical(c, &o) == -1 ? MKP_EXIT_FAIL : 0;
+	if (bad > 0) {
+		log_err(o.host, "%d prerequisite%s missing: see above", bad,
+		    bad == 1 ? "" : "s");
+		rc = MKP_EXIT_USAGE;
+	}
+	if (rc == 0)
+		rc = login(c, &o, &token, &expires);
+	http_free(c);
+	if (rc == 0)
+		rc = fetch(&o, token, &env);
+	if (rc == 0 && (bad = check_required(&o, &env, devices,
+	    sizeof(devices))) > 0) {
+		log_err(o.host, "%d required secret%s missing or empty in "
+		    "%s: add them in Infisical", bad, bad == 1 ? "" : "s",
+		    o.envslug);
+		rc = MKP_EXIT_VERIFY;
+	}
+	if (rc == 0 && (write_env(&o, &env) == -1 ||
+	    write_stamp(&o, &env, devices, expires) == -1))
+		rc = MKP_EXIT_FAIL;
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	dotenv_free(&env);
+	return rc;
+}

@@ -1,0 +1,24 @@
+# sandbox.mk: the sandbox world, where make demo and the end-to-end
+# tests run: local fakes of Hetzner Cloud, Cloudflare and Infisical,
+# and sandbox hosts on 127.0.0.x with a real sshd and PostgreSQL, all
+# owned by one supervisor process.  tests/sandbox/sandboxctl does the
+# work; these targets only name it.
+#
+#   eval "$(make -s sandbox-env)"   exports the fakes' URLs, the CA
+#                                    and the sandbox-only credentials
+
+SANDBOX_RUN ?= $(TOP)/state/sandbox
+SANDBOXCTL := $(TOP)/tests/sandbox/sandboxctl --rundir $(SANDBOX_RUN)
+
+.PHONY: sandbox-up sandbox-down sandbox-status sandbox-env
+sandbox-up: | deps
+	$(Q)$(SANDBOXCTL) up
+
+sandbox-down:
+	$(Q)$(SANDBOXCTL) down
+
+sandbox-status:
+	$(Q)$(SANDBOXCTL) status
+
+sandbox-env:
+	$(Q)$(SANDBOXCTL) env

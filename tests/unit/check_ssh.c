@@ -1,0 +1,1000 @@
+/*
+ * check_ssh.c: ssh.c against a private sshd on loopback.
+ *
+ * The unchecked fixture makes a scratch directory with a client key
+ * (authorized) and a second one (not), a 10 MB data file, known_hosts
+ * files that hold the host's key, another key, or only another host,
+ * and starts tests/lib/sshd-fixture.sh on 127.0.0.N and a random high
+ * port as a child, which execs sshd.  It also starts an ssh-agent
+ * holding the client key.  Everything runs as the current user, and
+ * sshd and the agent are killed by their pids at the end.  Remote
+ * commands run on this machine, so their effects are checked here
+ * with stat() and cmp.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "log.h"
+#include "mkprov.h"
+#include "ssh.h"
+#include "util.h"
+
+#define START_MS	5000		/* for sshd to accept */
+#define DATA_LEN	(10 * 1024 * 1024)
+#define TRIES		5		/* addresses and ports to try */
+
+/* One sshd: a "host" of its own address, port and host key. */
+struct host {
+	char		 dir[PATH_MAX];
+	const char	*loglevel;
+	char		 addr[16];
+	int		 port;
+	char		 fp[64];	/* its key, as ssh-keygen -lf */
+	pid_t		 pid;
+};
+
+/*
+ * Host 0 serves most tests.  Host 1 logs at DEBUG1, the level where
+ * sshd notes keepalives, but which also leaks debug lines into each
+ * session's stderr: only the keepalive test uses it.
+ */
+static struct {
+	char		 top[1024];
+	char		 dir[128];
+	char		 user[64];
+	struct host	 hosts[2];
+	pid_t		 agent;
+} fx = { .hosts = { { .pid = -1 }, { .pid = -1 } }, .agent = -1 };
+
+#define MAIN	(&fx.hosts[0])
+#define CHATTY	(&fx.hosts[1])
+
+static const char *path(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+static int sh(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A path in the scratch directory, from a ring of buffers so that a
+ * few can be alive at once.  Returns it.
+ */
+static const char *
+path(const char *fmt, ...)
+{
+	static char bufs[8][PATH_MAX];
+	static int next;
+	char *p = bufs[next++ % 8];
+	char name[PATH_MAX / 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	snprintf(p, PATH_MAX, "%s/%s", fx.dir, name);
+	return p;
+}
+
+/*
+ * Run a shell command line made with printf.  Returns its exit
+ * status, or -1 when it did not exit.
+ */
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * Start a program with its output appended to a log file.  execv()
+ * takes char *const * for history's sake but writes nothing, hence
+ * the cast.  Returns its pid.
+ */
+static pid_t
+spawn(const char *log, const char *const argv[])
+{
+	pid_t pid;
+	int fd;
+
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+			_exit(126);
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * Whether something accepts TCP connections on addr:port.  Returns
+ * 1 or 0.
+ */
+static int
+accepts(const char *addr, int port)
+{
+	struct sockaddr_in sin;
+	int fd, ok;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return 0;
+	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Start sshd on a random loopback address and high port, and wait
+ * until it accepts.  Returns 0, or -1 when it exited (the port was
+ * taken) or never answered.
+ */
+static int
+sshd_try(struct host *h)
+{
+	char port[16], script[PATH_MAX], log[PATH_MAX + 16];
+	const char *argv[6];
+	int64_t end;
+
+	snprintf(h->addr, sizeof(h->addr), "127.0.0.%d",
+	    20 + (int)(util_random() % 231));
+	h->port = 20000 + (int)(util_random() % 40000);
+	snprintf(port, sizeof(port), "%d", h->port);
+	snprintf(script, sizeof(script), "%s/tests/lib/sshd-fixture.sh",
+	    fx.top);
+	snprintf(log, sizeof(log), "%s/sshd.log", h->dir);
+	argv[0] = "/bin/sh";
+	argv[1] = script;
+	argv[2] = h->dir;
+	argv[3] = h->addr;
+	argv[4] = port;
+	argv[5] = NULL;
+	setenv("SSHD_LOGLEVEL", h->loglevel, 1);
+	h->pid = spawn(log, argv);
+	unsetenv("SSHD_LOGLEVEL");
+	for (end = util_now_ms() + START_MS; util_now_ms() < end;) {
+		if (waitpid(h->pid, NULL, WNOHANG) == h->pid)
+			break;
+		if (accepts(h->addr, h->port))
+			return 0;
+		util_sleep_ms(20);
+	}
+	kill(h->pid, SIGTERM);
+	waitpid(h->pid, NULL, 0);
+	h->pid = -1;
+	return -1;
+}
+
+/* The host key's fingerprint as ssh-keygen prints it. */
+static void
+read_fingerprint(struct host *h)
+{
+	char line[512], cmd[PATH_MAX + 32];
+	FILE *fp;
+
+	snprintf(cmd, sizeof(cmd), "ssh-keygen -lf %s/hostkey.pub", h->dir);
+	ck_assert_ptr_nonnull(fp = popen(cmd, "r"));
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), fp));
+	pclose(fp);
+	ck_assert_int_eq(sscanf(line, "%*d %63s", h->fp), 1);
+	ck_assert(strncmp(h->fp, "SHA256:", 7) == 0);
+}
+
+/*
+ * Make a host in dir that lets the client key in, and start it,
+ * trying other ports when one is taken.  Returns nothing; asserts.
+ */
+static void
+host_start(struct host *h, const char *dir, const char *loglevel)
+{
+	int i;
+
+	snprintf(h->dir, sizeof(h->dir), "%s", dir);
+	h->loglevel = loglevel;
+	ck_assert_int_eq(sh("mkdir -p %s && cp %s %s/authorized_keys",
+	    h->dir, path("id.pub"), h->dir), 0);
+	for (i = 0; i < TRIES && sshd_try(h) == -1; i++)
+		continue;
+	ck_assert_msg(h->pid != -1, "sshd did not start: see %s/sshd.log",
+	    h->dir);
+	read_fingerprint(h);
+}
+
+/* Stop a host, if it runs, by its pid.  Returns nothing. */
+static void
+host_stop(struct host *h)
+{
+	if (h->pid <= 0)
+		return;
+	kill(h->pid, SIGTERM);
+	waitpid(h->pid, NULL, 0);
+	h->pid = -1;
+}
+
+/*
+ * Start an ssh-agent in the foreground holding the client key.
+ * Returns nothing; asserts.
+ */
+static void
+agent_start(void)
+{
+	char sock[PATH_MAX];
+	const char *argv[5];
+	int64_t end;
+
+	snprintf(sock, sizeof(sock), "%s", path("agent.sock"));
+	argv[0] = "/usr/bin/ssh-agent";
+	argv[1] = "-D";
+	argv[2] = "-a";
+	argv[3] = sock;
+	argv[4] = NULL;
+	fx.agent = spawn(path("agent.log"), argv);
+	for (end = util_now_ms() + START_MS; util_now_ms() < end &&
+	    access(sock, F_OK) == -1;)
+		util_sleep_ms(10);
+	ck_assert_int_eq(sh("SSH_AUTH_SOCK=%s ssh-add -q %s 2>/dev/null",
+	    sock, path("id")), 0);
+}
+
+/*
+ * The known_hosts files: the right key, the same hashed, another key
+ * for this host, and the right key for another port only.
+ */
+static void
+write_known_hosts(void)
+{
+	const char *pub = path("hostkey.pub");
+
+	ck_assert_int_eq(sh("ssh-keygen -q -t ed25519 -N '' -f %s",
+	    path("otherhostkey")), 0);
+	ck_assert_int_eq(sh("printf '[%s]:%d ' >%s && cut -d' ' -f1,2 %s"
+	    " >>%s", MAIN->addr, MAIN->port, path("kh_good"), pub,
+	    path("kh_good")), 0);
+	ck_assert_int_eq(sh("cp %s %s && ssh-keygen -q -H -f %s "
+	    ">/dev/null 2>&1", path("kh_good"), path("kh_hashed"),
+	    path("kh_hashed")), 0);
+	ck_assert_int_eq(sh("printf '[%s]:%d ' >%s && cut -d' ' -f1,2 %s"
+	    " >>%s", MAIN->addr, MAIN->port, path("kh_bad"),
+	    path("otherhostkey.pub"), path("kh_bad")), 0);
+	ck_assert_int_eq(sh("printf '[%s]:%d ' >%s && cut -d' ' -f1,2 %s"
+	    " >>%s", MAIN->addr, MAIN->port + 1, path("kh_missing"), pub,
+	    path("kh_missing")), 0);
+}
+
+static void
+fixture_start(void)
+{
+	const struct passwd *pw;
+	const char *env = getenv("MKP_TOP");
+
+	log_init("check_ssh");
+	/* Orphans of sshd's sessions come to us to be reaped, not to a
+	 * PID 1 that never reaps them. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	snprintf(fx.top, sizeof(fx.top), "%s", env != NULL ? env : ".");
+	ck_assert_ptr_nonnull(pw = getpwuid(getuid()));
+	snprintf(fx.user, sizeof(fx.user), "%s", pw->pw_name);
+	snprintf(fx.dir, sizeof(fx.dir), "%s/check_ssh.XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	ck_assert_int_eq(sh("cd %s && ssh-keygen -q -t ed25519 -N '' -f id"
+	    " && ssh-keygen -q -t ed25519 -N '' -f other && "
+	    "head -c %d /dev/urandom >data && mkdir up", fx.dir, DATA_LEN),
+	    0);
+	host_start(MAIN, fx.dir, "INFO");
+	host_start(CHATTY, path("chatty"), "DEBUG1");
+	write_known_hosts();
+	agent_start();
+}
+
+static void
+fixture_stop(void)
+{
+	if (fx.agent != -1) {
+		kill(fx.agent, SIGTERM);
+		waitpid(fx.agent, NULL, 0);
+	}
+	host_stop(MAIN);
+	host_stop(CHATTY);
+	/* Reap (not kill) what sshd's sessions left to us. */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		continue;
+	if (getenv("MKP_KEEP") == NULL)
+		sh("rm -rf %s", fx.dir);
+}
+
+/* A configuration for the fixture, pinned by fingerprint. */
+static struct ssh_conf
+conf_pinned(void)
+{
+	struct ssh_conf conf;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.host = MAIN->addr;
+	conf.port = MAIN->port;
+	conf.user = fx.user;
+	conf.fingerprint = MAIN->fp;
+	conf.key_file = path("id");
+	conf.connect_timeout_ms = 5000;
+	return conf;
+}
+
+/* Open a connection that must succeed.  Returns it. */
+static struct ssh_conn *
+open_ok(const struct ssh_conf *conf)
+{
+	struct ssh_conn *c = NULL;
+	enum ssh_error e = SSH_E__MAX;
+
+	ck_assert_int_eq(ssh_open(conf, &c, &e), 0);
+	ck_assert_int_eq(e, SSH_E_NONE);
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+/*
+ * Open a connection that must be refused with error e.  Returns
+ * nothing; asserts.
+ */
+static void
+open_refused(const struct ssh_conf *conf, enum ssh_error e)
+{
+	struct ssh_conn *c = NULL;
+	enum ssh_error got = SSH_E_NONE;
+
+	ck_assert_int_eq(ssh_open(conf, &c, &got), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(got, e);
+}
+
+/* How many lines of a host's log hold a string. */
+static int
+log_count(const struct host *h, const char *what)
+{
+	char cmd[PATH_MAX + 128];
+	FILE *fp;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "grep -c '%s' %s/sshd.log", what,
+	    h->dir);
+	ck_assert_ptr_nonnull(fp = popen(cmd, "r"));
+	ck_assert_int_eq(fscanf(fp, "%d", &n), 1);
+	pclose(fp);
+	return n;
+}
+
+/* How many keys sshd has accepted so far. */
+static int
+accepted_keys(void)
+{
+	return log_count(MAIN, "Accepted publickey");
+}
+
+/*
+ * How many keepalives the chatty host has seen.  libssh2 1.10 names
+ * them keepalive@libssh2.org.
+ */
+static int
+keepalives(void)
+{
+	return log_count(CHATTY, "rtype keepalive@");
+}
+
+/* A file's contents, which must exist.  Returns them, malloc'd. */
+static char *
+slurp(const char *file)
+{
+	char *buf = NULL;
+	size_t len;
+
+	ck_assert_int_eq(util_read_file(file, 1 << 20, &buf, &len), 0);
+	return buf;
+}
+
+/* Whether a temporary upload is left in dir.  Returns 1 or 0. */
+static int
+has_temporary(const char *dir)
+{
+	struct dirent *d;
+	DIR *dp;
+	int found = 0;
+
+	ck_assert_ptr_nonnull(dp = opendir(dir));
+	while ((d = readdir(dp)) != NULL)
+		if (strstr(d->d_name, ".mkp-") != NULL)
+			found = 1;
+	closedir(dp);
+	return found;
+}
+
+START_TEST(test_exec_returns_stdout_stderr_and_status)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+	int out, err, status = -1;
+	char *o, *e;
+
+	out = open(path("out1"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	err = open(path("err1"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_eq(ssh_exec(c, "printf out; printf err >&2; exit 3",
+	    -1, out, err, &status), 0);
+	ck_assert_int_eq(status, 3);
+	close(out);
+	close(err);
+	ck_assert_str_eq(o = slurp(path("out1")), "out");
+	ck_assert_str_eq(e = slurp(path("err1")), "err");
+	ck_assert_str_eq(ssh_last_stderr(c), "err");
+	free(o);
+	free(e);
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_megabytes_on_stderr_and_stdout_do_not_hang)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+	struct stat st;
+	int out, status = -1;
+
+	out = open(path("out2"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_eq(ssh_exec(c, "head -c 1048576 /dev/zero >&2; "
+	    "head -c 1048576 /dev/zero; head -c 1000 /dev/zero >&2",
+	    -1, out, -1, &status), 0);
+	close(out);
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(stat(path("out2"), &st), 0);
+	ck_assert_int_eq(st.st_size, 1048576);
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_stdin_from_a_file_is_delivered_whole)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+	char cmd[PATH_MAX + 8];
+	int in, status = -1;
+
+	ck_assert_int_ne(in = open(path("data"), O_RDONLY), -1);
+	snprintf(cmd, sizeof(cmd), "cat >%s", path("data.got"));
+	ck_assert_int_eq(ssh_exec(c, cmd, in, -1, -1, &status), 0);
+	close(in);
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(sh("cmp -s %s %s", path("data"), path("data.got")),
+	    0);
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_stdin_from_a_pipe_is_counted_by_wc)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+	int p[2], out, status = -1;
+	char *got;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], "twelve bytes", 12), 12);
+	close(p[1]);
+	out = open(path("wc"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_eq(ssh_exec(c, "wc -c", p[0], out, -1, &status), 0);
+	close(p[0]);
+	close(out);
+	ck_assert_int_eq(status, 0);
+	ck_assert_str_eq(got = slurp(path("wc")), "12\n");
+	free(got);
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_pinned_fingerprint_is_accepted_and_reported)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+
+	ck_assert_str_eq(ssh_fingerprint(c), MAIN->fp);
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_wrong_fingerprint_is_refused_before_authentication)
+{
+	struct ssh_conf conf = conf_pinned();
+	int before = accepted_keys();
+
+	conf.fingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	open_refused(&conf, SSH_E_HOSTKEY);
+	ck_assert_int_eq(ssh_exec(NULL, "touch pwned", -1, -1, -1, NULL),
+	    -1);
+	ck_assert_int_eq(access(path("pwned"), F_OK), -1);
+	ck_assert_int_eq(accepted_keys(), before);
+}
+END_TEST
+
+START_TEST(test_known_hosts_with_the_key_is_accepted)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	conf.fingerprint = NULL;
+	conf.known_hosts = path("kh_good");
+	ssh_close(open_ok(&conf));
+	conf.known_hosts = path("kh_hashed");
+	ssh_close(open_ok(&conf));
+}
+END_TEST
+
+START_TEST(test_known_hosts_with_another_key_is_refused)
+{
+	struct ssh_conf conf = conf_pinned();
+	int before = accepted_keys();
+
+	conf.fingerprint = NULL;
+	conf.known_hosts = path("kh_bad");
+	open_refused(&conf, SSH_E_HOSTKEY);
+	ck_assert_int_eq(accepted_keys(), before);
+}
+END_TEST
+
+START_TEST(test_known_hosts_without_the_host_is_refused)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	conf.fingerprint = NULL;
+	conf.known_hosts = path("kh_missing");
+	open_refused(&conf, SSH_E_HOSTKEY);
+}
+END_TEST
+
+START_TEST(test_known_hosts_that_cannot_be_read_is_a_usage_error)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	conf.fingerprint = NULL;
+	conf.known_hosts = path("no_such_file");
+	open_refused(&conf, SSH_E_USAGE);
+}
+END_TEST
+
+START_TEST(test_no_pinned_key_at_all_is_refused)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	conf.fingerprint = NULL;
+	open_refused(&conf, SSH_E_USAGE);
+}
+END_TEST
+
+START_TEST(test_malformed_fingerprint_is_a_usage_error)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	conf.fingerprint = "MD5:00:11";
+	open_refused(&conf, SSH_E_USAGE);
+}
+END_TEST
+
+START_TEST(test_wrong_client_key_fails_authentication)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	conf.key_file = path("other");
+	open_refused(&conf, SSH_E_AUTH);
+}
+END_TEST
+
+START_TEST(test_missing_key_file_is_a_usage_error)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	conf.key_file = path("no_such_key");
+	open_refused(&conf, SSH_E_USAGE);
+}
+END_TEST
+
+START_TEST(test_key_without_its_pub_file_still_works)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	ck_assert_int_eq(sh("cp %s %s", path("id"), path("lonely")), 0);
+	conf.key_file = path("lonely");
+	ssh_close(open_ok(&conf));
+}
+END_TEST
+
+START_TEST(test_agent_keys_are_used_without_a_key_file)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c;
+	int status = -1;
+
+	ck_assert_int_eq(setenv("SSH_AUTH_SOCK", path("agent.sock"), 1), 0);
+	conf.key_file = NULL;
+	c = open_ok(&conf);
+	ck_assert_int_eq(ssh_exec(c, "exit 7", -1, -1, -1, &status), 0);
+	ck_assert_int_eq(status, 7);
+	ssh_close(c);
+	unsetenv("SSH_AUTH_SOCK");
+}
+END_TEST
+
+START_TEST(test_no_agent_and_no_key_file_fails_authentication)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	unsetenv("SSH_AUTH_SOCK");
+	conf.key_file = NULL;
+	open_refused(&conf, SSH_E_AUTH);
+}
+END_TEST
+
+START_TEST(test_upload_lands_with_exactly_the_mode_and_content)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+	struct stat st;
+	char *got;
+
+	ck_assert_int_eq(ssh_upload(c, "secret\n", 7, path("up/a"), 0600),
+	    0);
+	ck_assert_int_eq(stat(path("up/a"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	ck_assert_str_eq(got = slurp(path("up/a")), "secret\n");
+	free(got);
+	/* The sshd's umask (022 or so) would narrow 0664 to 0644. */
+	ck_assert_int_eq(ssh_upload(c, "", 0, path("up/b"), 0664), 0);
+	ck_assert_int_eq(stat(path("up/b"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0664);
+	ck_assert_int_eq(st.st_size, 0);
+	ck_assert(!has_temporary(path("up")));
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_upload_replaces_an_existing_file_by_renaming)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+	struct stat st;
+	char *got, *old;
+
+	ck_assert_int_eq(sh("printf old >%s && ln %s %s", path("up/c"),
+	    path("up/c"), path("up/c.link")), 0);
+	ck_assert_int_eq(ssh_upload(c, "new", 3, path("up/c"), 0640), 0);
+	ck_assert_str_eq(got = slurp(path("up/c")), "new");
+	/* A rename leaves the old inode whole; a rewrite would not. */
+	ck_assert_str_eq(old = slurp(path("up/c.link")), "old");
+	ck_assert_int_eq(stat(path("up/c"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0640);
+	ck_assert(!has_temporary(path("up")));
+	free(got);
+	free(old);
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_failed_upload_leaves_no_temporary)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+
+	ck_assert_int_eq(mkdir(path("up/dir"), 0755), 0);
+	ck_assert_int_eq(ssh_upload(c, "x", 1, path("up/dir"), 0600), -1);
+	ck_assert_int_eq(ssh_last_error(c), SSH_E_CHANNEL);
+	ck_assert(!has_temporary(path("up")));
+	ck_assert_int_eq(ssh_upload(c, "x", 1, path("up/nodir/f"), 0600),
+	    -1);
+	ck_assert_int_eq(ssh_upload(c, "x", 1, path("up/d"), 01777), -1);
+	ck_assert_int_eq(ssh_last_error(c), SSH_E_USAGE);
+	/* The connection is still good after refusals. */
+	ck_assert_int_eq(ssh_upload(c, "x", 1, path("up/d"), 0600), 0);
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_pipe_moves_10_mb_between_two_connections)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *a = open_ok(&conf), *b = open_ok(&conf);
+	char src[PATH_MAX + 8], dst[PATH_MAX + 8];
+	int ss = -1, ds = -1;
+	uint64_t bytes = 0;
+
+	snprintf(src, sizeof(src), "cat %s", path("data"));
+	snprintf(dst, sizeof(dst), "cat >%s", path("copy"));
+	ck_assert_int_eq(ssh_pipe(a, src, b, dst, -1, &ss, &ds, &bytes),
+	    0);
+	ck_assert_int_eq(ss, 0);
+	ck_assert_int_eq(ds, 0);
+	ck_assert_uint_eq(bytes, DATA_LEN);
+	ck_assert_int_eq(sh("test \"$(sha256sum <%s)\" = \"$(sha256sum "
+	    "<%s)\"", path("data"), path("copy")), 0);
+	ssh_close(a);
+	ssh_close(b);
+}
+END_TEST
+
+START_TEST(test_pipe_cuts_off_the_producer_when_the_consumer_ends)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *a = open_ok(&conf), *b = open_ok(&conf);
+	int ss = -1, ds = -1, status = -1;
+	uint64_t bytes = 0;
+
+	ck_assert_int_eq(ssh_pipe(a, "yes", b, "head -c 1000 >/dev/null; "
+	    "echo consumer done >&2; exit 4", -1, &ss, &ds, &bytes), 0);
+	ck_assert_int_gt(ss, 128);
+	ck_assert_int_eq(ds, 4);
+	ck_assert_str_eq(ssh_last_stderr(b), "consumer done");
+	/* Both connections stay usable. */
+	ck_assert_int_eq(ssh_exec(a, "true", -1, -1, -1, &status), 0);
+	ck_assert_int_eq(ssh_exec(b, "true", -1, -1, -1, &status), 0);
+	ssh_close(a);
+	ssh_close(b);
+}
+END_TEST
+
+START_TEST(test_capture_returns_output_up_to_its_cap)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+	char *out = NULL;
+	size_t len = 0;
+	int status = -1;
+
+	ck_assert_int_eq(ssh_exec_capture(c, "printf hello; echo first >&2;"
+	    " echo last >&2; exit 2", &out, &len, 5, &status), 0);
+	ck_assert_str_eq(out, "hello");
+	ck_assert_uint_eq(len, 5);
+	ck_assert_int_eq(status, 2);
+	ck_assert_str_eq(ssh_last_stderr(c), "last");
+	free(out);
+	ck_assert_int_eq(ssh_exec_capture(c, "head -c 100000 /dev/zero",
+	    &out, &len, 1000, &status), -1);
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(ssh_last_error(c), SSH_E_CHANNEL);
+	/* Passing the cap closes that channel, not the connection. */
+	ck_assert_int_eq(ssh_exec_capture(c, "echo again", &out, &len, 100,
+	    &status), 0);
+	ck_assert_str_eq(out, "again\n");
+	free(out);
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_killed_command_reports_128_plus_the_signal)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c = open_ok(&conf);
+	int status = -1;
+
+	ck_assert_int_eq(ssh_exec(c, "kill -TERM $$", -1, -1, -1, &status),
+	    0);
+	ck_assert_int_eq(status, 128 + SIGTERM);
+	ssh_close(c);
+}
+END_TEST
+
+/* CPU seconds this process has used. */
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+START_TEST(test_quiet_command_outlasts_keepalives_without_spinning)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct ssh_conn *c;
+	int before, status = -1;
+	double cpu;
+
+	/* libssh2 makes an interval of 1 s into 2 s anyway. */
+	conf.keepalive_s = 2;
+	conf.host = CHATTY->addr;
+	conf.port = CHATTY->port;
+	conf.fingerprint = CHATTY->fp;
+	c = open_ok(&conf);
+	before = keepalives();
+	cpu = cpu_seconds();
+	ck_assert_int_eq(ssh_exec(c, "sleep 2.5; exit 5", -1, -1, -1,
+	    &status), 0);
+	ck_assert_int_eq(status, 5);
+	ck_assert_double_lt(cpu_seconds() - cpu, 0.5);
+	ck_assert_int_ge(keepalives() - before, 1);
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_deadline_stops_a_command_that_waits)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct deadline d;
+	struct ssh_conn *c;
+	int p[2], status = -1;
+	int64_t t0;
+
+	conf.deadline = &d;
+	deadline_set(&d, 5000);
+	c = open_ok(&conf);
+	ck_assert_int_eq(pipe(p), 0);
+	deadline_set(&d, 300);
+	t0 = util_now_ms();
+	/* cat ends as soon as sshd closes its stdin: nothing lingers. */
+	ck_assert_int_eq(ssh_exec(c, "cat", p[0], -1, -1, &status), -1);
+	ck_assert_int_lt(util_now_ms() - t0, 2000);
+	ck_assert_int_eq(ssh_last_error(c), SSH_E_DEADLINE);
+	ck_assert_int_eq(ssh_exit_status(ssh_last_error(c)),
+	    MKP_EXIT_DEADLINE);
+	ck_assert_int_eq(ssh_exec(c, "true", -1, -1, -1, &status), -1);
+	close(p[0]);
+	close(p[1]);
+	ssh_close(c);
+}
+END_TEST
+
+/*
+ * A listener that completes TCP handshakes but never says a word.
+ * Returns its socket, with *port set.
+ */
+static int
+mute_listener(int *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, len), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+START_TEST(test_silent_server_is_bounded_by_timeout_and_deadline)
+{
+	struct ssh_conf conf = conf_pinned();
+	struct deadline d;
+	int fd, port;
+	int64_t t0 = util_now_ms();
+
+	fd = mute_listener(&port);
+	conf.host = "127.0.0.1";
+	conf.port = port;
+	conf.connect_timeout_ms = 300;
+	open_refused(&conf, SSH_E_CONNECT);
+	conf.connect_timeout_ms = 5000;
+	deadline_set(&d, 300);
+	conf.deadline = &d;
+	open_refused(&conf, SSH_E_DEADLINE);
+	ck_assert_int_lt(util_now_ms() - t0, 2000);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_closed_port_fails_to_connect)
+{
+	struct ssh_conf conf = conf_pinned();
+	int fd, port;
+
+	fd = mute_listener(&port);
+	close(fd);
+	conf.host = "127.0.0.1";
+	conf.port = port;
+	open_refused(&conf, SSH_E_CONNECT);
+}
+END_TEST
+
+START_TEST(test_errors_have_names_and_exit_statuses)
+{
+	int e;
+
+	for (e = 0; e < SSH_E__MAX; e++)
+		ck_assert_ptr_nonnull(ssh_strerror((enum ssh_error)e));
+	ck_assert_str_eq(ssh_strerror(SSH_E__MAX), "unknown error");
+	ck_assert_int_eq(ssh_exit_status(SSH_E_DEADLINE), MKP_EXIT_DEADLINE);
+	ck_assert_int_eq(ssh_exit_status(SSH_E_USAGE), MKP_EXIT_USAGE);
+	ck_assert_int_eq(ssh_exit_status(SSH_E_HOSTKEY), MKP_EXIT_VERIFY);
+	ck_assert_int_eq(ssh_exit_status(SSH_E_AUTH), MKP_EXIT_FAIL);
+	ck_assert_int_eq(ssh_exit_status(SSH_E_CONNECT), MKP_EXIT_FAIL);
+	ck_assert_int_eq(ssh_exit_status(SSH_E_CHANNEL), MKP_EXIT_FAIL);
+	ck_assert_int_eq(ssh_exit_status(SSH_E_NOMEM), MKP_EXIT_FAIL);
+}
+END_TEST
+
+static Suite *
+ssh_suite(void)
+{
+	Suite *s = suite_create("ssh");
+	TCase *tc = tcase_create("sshd-fixture");
+
+	tcase_add_unchecked_fixture(tc, fixture_start, fixture_stop);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_exec_returns_stdout_stderr_and_status);
+	tcase_add_test(tc, test_megabytes_on_stderr_and_stdout_do_not_hang);
+	tcase_add_test(tc, test_stdin_from_a_file_is_delivered_whole);
+	tcase_add_test(tc, test_stdin_from_a_pipe_is_counted_by_wc);
+	tcase_add_test(tc, test_pinned_fingerprint_is_accepted_and_reported);
+	tcase_add_test(tc,
+	    test_wrong_fingerprint_is_refused_before_authentication);
+	tcase_add_test(tc, test_known_hosts_with_the_key_is_accepted);
+	tcase_add_test(tc, test_known_hosts_with_another_key_is_refused);
+	tcase_add_test(tc, test_known_hosts_without_the_host_is_refused);
+	tcase_add_test(tc,
+	    test_known_hosts_that_cannot_be_read_is_a_usage_error);
+	tcase_add_test(tc, test_no_pinned_key_at_all_is_refused);
+	tcase_add_test(tc, test_malformed_fingerprint_is_a_usage_error);
+	tcase_add_test(tc, test_wrong_client_key_fails_authentication);
+	tcase_add_test(tc, test_missing_key_file_is_a_usage_error);
+	tcase_add_test(tc, test_key_without_its_pub_file_still_works);
+	tcase_add_test(tc, test_agent_keys_are_used_without_a_key_file);
+	tcase_add_test(tc, test_no_agent_and_no_key_file_fails_authentication);
+	tcase_add_test(tc, test_upload_lands_with_exactly_the_mode_and_content);
+	tcase_add_test(tc, test_upload_replaces_an_existing_file_by_renaming);
+	tcase_add_test(tc, test_failed_upload_leaves_no_temporary);
+	tcase_add_test(tc, test_pipe_moves_10_mb_between_two_connections);
+	tcase_add_test(tc,
+	    test_pipe_cuts_off_the_producer_when_the_consumer_ends);
+	tcase_add_test(tc, test_capture_returns_output_up_to_its_cap);
+	tcase_add_test(tc, test_killed_command_reports_128_plus_the_signal);
+	tcase_add_test(tc,
+	    test_quiet_command_outlasts_keepalives_without_spinning);
+	tcase_add_test(tc, test_deadline_stops_a_command_that_waits);
+	tcase_add_test(tc,
+	    test_silent_server_is_bounded_by_timeout_and_deadline);
+	tcase_add_test(tc, test_closed_port_fails_to_connect);
+	tcase_add_test(tc, test_errors_have_names_and_exit_statuses);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *r = srunner_create(ssh_suite());
+	int failed;
+
+	srunner_run_all(r, CK_ENV);
+	failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed == 0 ? 0 : 1;
+}
