@@ -38,8 +38,10 @@ $(foreach p,$(READY_PHASES),$(eval $(p): $(call stamp,$(p))))
 
 # plan: read-only calls that show what each phase would change; it
 # needs the secrets (the API tokens are among them), nothing more.
+# A helper's 2 ("nothing would change") is an answer, not a failure.
 plan: $(call stamp,secrets)
-	$(Q)$(foreach p,$(READY_PHASES),$(if $(PLAN.$(p)),$(PLAN.$(p)) &&)) :
+	$(Q)$(foreach p,$(READY_PHASES),$(if $(PLAN.$(p)),\
+		{ $(PLAN.$(p)) || [ $$? -eq 2 ]; } &&)) :
 
 # redo-PHASE forces PHASE's stamp, then deletes the later ones, which
 # no longer prove anything; no recipe special-cases a rerun.

@@ -4,9 +4,10 @@
  * The writer always double-quotes, since that is the only Compose form
  * that can hold every byte: single quotes cannot hold a single quote,
  * and unquoted values lose trailing blanks and anything after " #".
- * Inside double quotes Compose turns \n, \r, \t, \\, \" and \$ back
- * into their characters and interpolates a bare "$", so those are the
- * characters escaped.
+ * Inside double quotes Compose turns \n, \r, \\ and \" back into
+ * their characters and interpolates "$", so those are escaped; a "$"
+ * is written "$$", the one escape every Compose release reads as "$"
+ * (newer ones also take "\$").
  *
  * The reader follows compose-go's parser for the forms a person might
  * write by hand, except interpolation: a "$" that would expand a
@@ -109,7 +110,7 @@ dotenv_append(struct dotenv_buf *b, const char *key, const char *val)
 		case '\r':	esc = "\\r"; break;
 		case '\\':	esc = "\\\\"; break;
 		case '"':	esc = "\\\""; break;
-		case '$':	esc = "\\$"; break;
+		case '$':	esc = "$$"; break;
 		default:	esc = NULL; break;
 		}
 		rc = esc ? buf_add(b, esc, 2) : buf_add(b, p, 1);
@@ -213,24 +214,30 @@ read_key(struct cursor *c, char *key, size_t keysz)
 }
 
 /*
- * Refuse a "$" that Compose would take as the start of a variable:
- * "$NAME" or "${...}".  "$$" and a lone "$" are literal to Compose
- * too.  Returns 0, or -1 with the error set.
+ * Read a "$" at p the way Compose does: "$$" is one "$", a lone "$" is
+ * itself, and "$NAME" or "${...}" would be interpolated, which is
+ * refused rather than read differently.  Appends to out.  Returns the
+ * number of input bytes used, or -1 with the error set.
  */
 static int
-check_dollar(struct cursor *c, const char *key, const char *p,
-    const char *end)
+dollar(struct cursor *c, const char *key, const char *p, const char *end,
+    struct dotenv_buf *out)
 {
-	if (p + 1 < end && (p[1] == '{' || p[1] == '_' ||
+	int	 n = p + 1 < end && p[1] == '$' ? 2 : 1;
+
+	if (n == 1 && p + 1 < end && (p[1] == '{' || p[1] == '_' ||
 	    isalpha((unsigned char)p[1])))
 		return fail(c, "%s: \"$%c\" would be interpolated by "
-		    "Compose: write \\$ for a literal $", key, p[1]);
-	return 0;
+		    "Compose: write $$ for a literal $", key, p[1]);
+	if (buf_add(out, "$", 1) == -1)
+		return fail(c, "%s", strerror(ENOMEM));
+	return n;
 }
 
 /*
  * Turn one backslash escape inside double quotes into its character,
- * as Compose does; unknown escapes keep their backslash.  Appends to
+ * as Compose does; unknown escapes keep their backslash.  XXX Compose
+ * also reads octal \0ddd; nothing mkprov writes uses it.  Appends to
  * out and returns the number of input bytes used, or -1 on ENOMEM.
  */
 static int
@@ -239,9 +246,13 @@ unescape(const char *p, struct dotenv_buf *out)
 	char	 ch;
 
 	switch (p[1]) {
+	case 'a':	ch = '\a'; break;
+	case 'b':	ch = '\b'; break;
+	case 'f':	ch = '\f'; break;
 	case 'n':	ch = '\n'; break;
 	case 'r':	ch = '\r'; break;
 	case 't':	ch = '\t'; break;
+	case 'v':	ch = '\v'; break;
 	case '\\':	ch = '\\'; break;
 	case '"':	ch = '"'; break;
 	case '$':	ch = '$'; break;
@@ -271,14 +282,14 @@ read_quoted(struct cursor *c, const char *key, struct dotenv_buf *out)
 				n = unescape(c->p, out);
 			else
 				n = buf_add(out, c->p, 2) == 0 ? 2 : -1;
-		} else {
-			if (q == '"' && *c->p == '$' &&
-			    check_dollar(c, key, c->p, c->end) == -1)
-				return -1;
+			if (n == -1)
+				return fail(c, "%s", strerror(ENOMEM));
+		} else if (q == '"' && *c->p == '$')
+			n = dollar(c, key, c->p, c->end, out);
+		else
 			n = buf_add(out, c->p, 1) == 0 ? 1 : -1;
-		}
 		if (n == -1)
-			return fail(c, "%s", strerror(ENOMEM));
+			return -1;
 		c->p += n;
 	}
 	if (c->p == c->end)
@@ -301,6 +312,7 @@ static int
 read_bare(struct cursor *c, const char *key, struct dotenv_buf *out)
 {
 	const char	*s = c->p, *e, *p;
+	int		 n;
 
 	while (c->p < c->end && *c->p != '\n')
 		c->p++;
@@ -309,11 +321,16 @@ read_bare(struct cursor *c, const char *key, struct dotenv_buf *out)
 			break;
 	while (e > s && isspace((unsigned char)e[-1]))
 		e--;
-	for (p = s; p < e; p++)
-		if (*p == '$' && check_dollar(c, key, p, e) == -1)
-			return -1;
-	if (buf_add(out, "", 0) == -1 || buf_add(out, s, (size_t)(e - s)))
+	if (buf_add(out, "", 0) == -1)
 		return fail(c, "%s", strerror(ENOMEM));
+	for (p = s; p < e; p += n)
+		if (*p == '$') {
+			if ((n = dollar(c, key, p, e, out)) == -1)
+				return -1;
+		} else if (buf_add(out, p, 1) == -1)
+			return fail(c, "%s", strerror(ENOMEM));
+		else
+			n = 1;
 	return 0;
 }
 

@@ -9,7 +9,8 @@
 #
 # Each script runs in its own scratch directory, $TEST_DIR, removed at
 # the end unless MKP_KEEP=1; cleanup commands registered with
-# test_when_finished run after the test that registered them.
+# test_when_finished run after the test that registered them, those
+# registered with test_atexit when the script ends.
 
 MKP_TOP=${MKP_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 MKP_BUILD=${MKP_BUILD:-$MKP_TOP/build}
@@ -21,16 +22,40 @@ test_count=0
 test_failed=0
 test_cleanup=:
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mkp-test.XXXXXX") || exit 1
+# Others may pass through (the sandbox's PostgreSQL runs as postgres),
+# not list it.
+chmod 0711 "$TEST_DIR"
 export TEST_DIR
+cd "$TEST_DIR" || exit 1
+
+# test_atexit CMD: run CMD when the script ends, however it ends, before
+# $TEST_DIR is removed (a sandbox must be stopped while its files are
+# still there).
+test_atexit_cmds=:
+test_atexit() {
+	test_atexit_cmds="$*; $test_atexit_cmds"
+}
+test_atexit_run_() {
+	eval "$test_atexit_cmds" >/dev/null 2>&1
+	test_atexit_cmds=:
+	if [ "${MKP_KEEP:-0}" != 1 ]; then
+		cd / && rm -rf "$TEST_DIR"
+	fi
+}
+trap 'test_atexit_run_' EXIT
+trap 'exit 130' INT TERM
 
 test_when_finished() {
 	test_cleanup="{ $*
 	} && (exit \"\$eval_ret\"); eval_ret=\$?; $test_cleanup"
 }
 
+# Tests run in this shell, as git's do, so that what one test sets the
+# next can use; each starts in $TEST_DIR.
 test_run_() {
 	test_cleanup=:
-	(cd "$TEST_DIR" && eval "$1") >"$TEST_DIR/.out" 2>&1
+	cd "$TEST_DIR" || return 1
+	{ eval "$1"; } >"$TEST_DIR/.out" 2>&1
 	eval_ret=$?
 	eval "$test_cleanup" >>"$TEST_DIR/.out" 2>&1
 	return "$eval_ret"
@@ -95,8 +120,6 @@ test_cmp() {
 
 test_done() {
 	echo "1..$test_count"
-	if [ "${MKP_KEEP:-0}" != 1 ]; then
-		rm -rf "$TEST_DIR"
-	fi
+	test_atexit_run_
 	[ "$test_failed" -eq 0 ]
 }

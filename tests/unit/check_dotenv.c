@@ -81,7 +81,7 @@ START_TEST(test_written_lines_are_one_per_key_and_double_quoted)
 	struct dotenv_buf	 b = { 0 };
 
 	ck_assert_int_eq(dotenv_append(&b, "A", "x\ny\"$"), 0);
-	ck_assert_str_eq(b.s, "A=\"x\\ny\\\"\\$\"\n");
+	ck_assert_str_eq(b.s, "A=\"x\\ny\\\"$$\"\n");
 	dotenv_buf_free(&b);
 }
 END_TEST
@@ -104,14 +104,17 @@ START_TEST(test_hand_written_forms_read_as_compose_reads_them)
 
 	parse_ok("# comment\n\nexport A=bare value  # note\n"
 	    "B='single $X \\n kept'\nC=\"esc \\t\\\\ \\q\"\n"
-	    "  D = spaced\nE=\nF=a#b\nA=again\n", &env);
+	    "  D = spaced\nE=\nF=a#b\nA=again\nG=\"p$$w \\$x\"\n"
+	    "H=cost $$5 $\n", &env);
 	ck_assert_str_eq(dotenv_get(&env, "A"), "again");
 	ck_assert_str_eq(dotenv_get(&env, "B"), "single $X \\n kept");
 	ck_assert_str_eq(dotenv_get(&env, "C"), "esc \t\\ \\q");
 	ck_assert_str_eq(dotenv_get(&env, "D"), "spaced");
 	ck_assert_str_eq(dotenv_get(&env, "E"), "");
 	ck_assert_str_eq(dotenv_get(&env, "F"), "a#b");
-	ck_assert_ptr_null(dotenv_get(&env, "G"));
+	ck_assert_str_eq(dotenv_get(&env, "G"), "p$w $x");
+	ck_assert_str_eq(dotenv_get(&env, "H"), "cost $5 $");
+	ck_assert_ptr_null(dotenv_get(&env, "I"));
 	dotenv_free(&env);
 }
 END_TEST
@@ -131,7 +134,7 @@ END_TEST
 START_TEST(test_interpolation_is_refused_with_the_fix)
 {
 	parse_fails("A=ok\nB=\"x ${HOME}\"\n", "line 2: B:");
-	parse_fails("B=$HOME\n", "write \\$ for a literal $");
+	parse_fails("B=$HOME\n", "write $$ for a literal $");
 }
 END_TEST
 

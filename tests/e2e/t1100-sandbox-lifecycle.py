@@ -1,0 +1,403 @@
+#!/usr/bin/python3
+"""t1100-sandbox-lifecycle: up, use, down, up again, down again.
+
+The sandbox must start clean each time and leave no process behind:
+PID 1 here reaps nothing, so a forgotten child would stay for good.
+This script runs its own sandbox in a temporary run directory, on
+its own ssh port and addresses (127.0.0.30..39), so it cannot clash
+with a developer's sandbox or another test, and always brings it
+down at the end, even when a test fails.
+"""
+
+import ctypes
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+TOP = os.environ.get("MKP_TOP") or os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests", "sandbox"))
+sys.dont_write_bytecode = True
+
+import taptest  # noqa: E402
+
+CTL = os.path.join(TOP, "tests", "sandbox", "sandboxctl")
+CONFIG = {"ssh_port": 2322, "first_host": 30, "last_host": 39,
+          "vpn_host": 29}
+FAKES = ("hetzner", "cloudflare", "infisical")
+VHOSTS = ("secrets", "git", "media", "cdn", "notes", "docs")
+
+
+def ctl(box, *words):
+    """Run sandboxctl on the test's sandbox: (status, stdout+stderr)."""
+    r = subprocess.run([CTL, "--rundir", box.run, "--config", box.config]
+                       + list(words), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=120)
+    return r.returncode, r.stdout.decode()
+
+
+def read_json(path):
+    """A JSON file of the run directory."""
+    with open(path) as f:
+        return json.load(f)
+
+
+def alive(pid):
+    """True unless pid is gone or a zombie (nobody reaps here)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+def ticks(pid):
+    """A pid's start time, to tell a reused pid from ours."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rpartition(")")[2].split()[19])
+    except (OSError, ValueError):
+        return None
+
+
+def survivors(run):
+    """Processes of pids.json still alive, and any with our rundir."""
+    left = []
+    for rec in read_json(os.path.join(run, "pids.json"))["procs"]:
+        if alive(rec["pid"]) and ticks(rec["pid"]) == rec["start_ticks"]:
+            left.append("%d %s" % (rec["pid"], " ".join(rec["argv"])))
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or not alive(int(entry)):
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if run + "/" in cmd or cmd.rstrip().endswith(run):
+            left.append("%s %s" % (entry, cmd))
+    return left
+
+
+def port_open(addr, port):
+    """True if something accepts connections on addr:port."""
+    try:
+        socket.create_connection((addr, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def become_subreaper():
+    """The supervisor outlives sandboxctl; make it our orphan to reap."""
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+
+
+def reap(pid):
+    """Reap the supervisor if it became our child; ignore otherwise."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+class Box:
+    """The test's sandbox: a run directory and a config override."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="mkp-t1100.")
+        os.chmod(self.tmp, 0o711)
+        self.run = os.path.join(self.tmp, "run")
+        self.config = os.path.join(self.tmp, "config.json")
+        with open(self.config, "w") as f:
+            json.dump(CONFIG, f)
+
+    def env(self):
+        """The exports of `sandboxctl env`, as a dict."""
+        code, out = ctl(self, "env")
+        assert code == 0, out
+        pairs = re.findall(r"^export (\w+)='(.*)'$", out, re.M)
+        return dict(pairs)
+
+    def close(self):
+        """Down (whatever state we are in), then remove the files."""
+        pid = self.supervisor_pid()
+        ctl(self, "down")
+        if pid:
+            reap(pid)
+        if os.environ.get("MKP_KEEP") != "1":
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def supervisor_pid(self):
+        """The running supervisor's pid, or None."""
+        try:
+            with open(os.path.join(self.run, "supervisor.pid")) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
+
+def https_json(ca, url, token=None, method="GET", body=None):
+    """One HTTPS request trusting only the sandbox CA: (status, JSON)."""
+    argv = ["curl", "-sS", "--noproxy", "*", "--cacert", ca, "-X", method,
+            "-o", "-", "-w", "\n%{http_code}", url]
+    if token:
+        argv += ["-H", "Authorization: Bearer " + token]
+    if body is not None:
+        argv += ["-H", "Content-Type: application/json", "--data-binary",
+                 json.dumps(body)]
+    r = subprocess.run(argv, stdout=subprocess.PIPE, timeout=30)
+    text, _, status = r.stdout.decode().rpartition("\n")
+    return int(status or 0), json.loads(text) if text.strip() else None
+
+
+class SandboxLifecycle(unittest.TestCase):
+    """Each test is one step; they run in order on one sandbox."""
+
+    @classmethod
+    def setUpClass(cls):
+        become_subreaper()
+        cls.box = Box()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.box.close()
+
+    def test_up_starts_and_reports_its_time(self):
+        """sandboxctl up starts the sandbox and says how long it took"""
+        t0 = time.time()
+        code, out = ctl(self.box, "up")
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, r"sandbox up in [0-9.]+ s")
+        print("# up took %.2f s" % (time.time() - t0))
+        self.assertTrue(os.path.exists(os.path.join(self.box.run,
+                                                    "ready")))
+        self.__class__.first_ca = open(os.path.join(
+            self.box.run, "tls", "ca.pem")).read()
+
+    def test_second_up_refuses(self):
+        """a second up refuses while a supervisor owns the run dir"""
+        code, out = ctl(self.box, "up")
+        self.assertEqual(code, 1, out)
+        self.assertIn("already running (pid %d)"
+                      % self.box.supervisor_pid(), out)
+
+    def test_whoami(self):
+        """each fake answers whoami over HTTPS with the sandbox CA"""
+        ports = read_json(os.path.join(self.box.run, "ports.json"))
+        ctx = ssl.create_default_context(
+            cafile=os.path.join(self.box.run, "tls", "ca.pem"))
+        for name in FAKES:
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", ports[name]["port"], context=ctx, timeout=5)
+            conn.request("GET", "/__sandbox/whoami")
+            body = json.loads(conn.getresponse().read())
+            conn.close()
+            self.assertEqual(body["fake"], name)
+            self.assertEqual(body["pid"], self.box.supervisor_pid())
+
+    def test_env_and_curl(self):
+        """eval of sandboxctl env lets curl reach each fake"""
+        script = """
+            eval "$("$1" --rundir "$2" env)" || exit 1
+            c() { curl -fsS --noproxy '*' --cacert "$MKP_CAFILE" "$@"; }
+            c -H "Authorization: Bearer $HCLOUD_TOKEN" \
+                "$HCLOUD_ENDPOINT/servers?name=bruno" >/dev/null &&
+            c -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" \
+                "$MKP_CLOUDFLARE_URL/zones?name=$MKP_SANDBOX_DOMAIN" \
+                >/dev/null &&
+            c -H 'accept: application/dns-json' \
+                "$MKP_DOH_URL?name=git.$MKP_SANDBOX_DOMAIN&type=A" \
+                >/dev/null &&
+            c -H 'Content-Type: application/json' --data-binary \
+                "{\\"clientId\\":\\"$INFISICAL_CLIENT_ID\\",
+                  \\"clientSecret\\":\\"$INFISICAL_CLIENT_SECRET\\"}" \
+                "$INFISICAL_API_URL/v1/auth/universal-auth/login" \
+                >/dev/null &&
+            test -r "$MKP_SSH_KEY" && test "$MKP_SSH_PORT" = 2322 &&
+            echo all-reached
+        """
+        r = subprocess.run(["sh", "-c", script, "sh", CTL, self.box.run],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=60)
+        self.assertIn("all-reached", r.stdout.decode(), r.stdout.decode())
+        mode = os.stat(os.path.join(self.box.run, "env")).st_mode
+        self.assertEqual(mode & 0o777, 0o600)
+
+    def test_ca_is_required(self):
+        """a client that does not trust the sandbox CA is refused"""
+        env = self.box.env()
+        r = subprocess.run(["curl", "-sS", "--noproxy", "*", "--cacert",
+                            "/etc/ssl/certs/ca-certificates.crt",
+                            env["MKP_HETZNER_URL"] + "/servers"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=dict(os.environ, CURL_CA_BUNDLE=""))
+        self.assertEqual(r.returncode, 60, r.stderr.decode())
+
+    def test_status_up(self):
+        """status exits 0 and names every fake and the previous server"""
+        code, out = ctl(self.box, "status")
+        self.assertEqual(code, 0, out)
+        for name in FAKES:
+            self.assertRegex(out, r"fake %s +https://127\.0\.0\.1:\d+"
+                             % name)
+        self.assertRegex(out, r"host bruno +127\.0\.0\.30:2322 sshd"
+                         r" running \(pid \d+\)")
+
+    def test_previous_server_and_dns(self):
+        """bruno exists once, with the six runbook records on its IP"""
+        env = self.box.env()
+        ca = env["MKP_CAFILE"]
+        status, body = https_json(ca, env["MKP_HETZNER_URL"] + "/servers",
+                                  env["HCLOUD_TOKEN"])
+        self.assertEqual(status, 200)
+        names = [s["name"] for s in body["servers"]]
+        self.assertEqual(names, ["bruno"])
+        ip = body["servers"][0]["public_net"]["ipv4"]["ip"]
+        self.assertEqual(body["servers"][0]["labels"]["role"],
+                         "production")
+        cf, tok = env["MKP_CLOUDFLARE_URL"], env["CLOUDFLARE_API_TOKEN"]
+        _, zones = https_json(ca, cf + "/zones?name=mkprov.test", tok)
+        zid = zones["result"][0]["id"]
+        _, recs = https_json(ca, cf + "/zones/%s/dns_records?per_page=100"
+                             % zid, tok)
+        a = {r["name"]: r for r in recs["result"] if r["type"] == "A"}
+        for sub in VHOSTS:
+            rec = a["%s.mkprov.test" % sub]
+            self.assertEqual(rec["content"], ip)
+            self.assertEqual(rec["proxied"], sub != "git")
+        self.assertGreater(len(recs["result"]), len(VHOSTS) + 3)
+
+    def test_infisical_secrets(self):
+        """the machine identity reads every secret the runbook requires"""
+        env = self.box.env()
+        ca, url = env["MKP_CAFILE"], env["INFISICAL_API_URL"]
+        _, login = https_json(ca, url + "/v1/auth/universal-auth/login",
+                              method="POST", body={
+                                  "clientId": env["INFISICAL_CLIENT_ID"],
+                                  "clientSecret":
+                                      env["INFISICAL_CLIENT_SECRET"]})
+        status, body = https_json(
+            ca, url + "/v3/secrets/raw?workspaceId=%s&environment=prod"
+            "&secretPath=/" % env["MKP_INFISICAL_PROJECT_ID"],
+            login["accessToken"])
+        self.assertEqual(status, 200, body)
+        got = {s["secretKey"]: s["secretValue"] for s in body["secrets"]}
+        want = ["SSH_KEYS_ACTIVE_DEVICES", "HETZNER_API_TOKEN",
+                "CLOUDFLARE_API_TOKEN", "S3_ACCESS_KEY", "S3_SECRET_KEY",
+                "S3_ENDPOINT", "S3_REGION", "S3_BUCKET",
+                "STORAGE_BOX_SSH_PRIVATE_KEY", "ENCRYPTION_KEY",
+                "AUTH_SECRET", "POSTGRES_USER", "POSTGRES_PASSWORD",
+                "POSTGRES_DB", "REDIS_PASSWORD", "IMGPROXY_KEY",
+                "IMGPROXY_SALT"]
+        for dev in ("MACMINI", "MACBOOKPRO"):
+            want += ["SSH_KEY_%s_PUBLIC" % dev, "SSH_KEY_%s_STATUS" % dev]
+        self.assertEqual(sorted(set(want) - set(got)), [])
+        self.assertEqual(got["SSH_KEYS_ACTIVE_DEVICES"],
+                         "MACMINI,MACBOOKPRO")
+        self.assertEqual(got["HETZNER_API_TOKEN"], env["HCLOUD_TOKEN"])
+        values = "".join(got.values())
+        for awkward in ("'", '"', "$", " ", "\n"):
+            self.assertIn(awkward, values)
+
+    def test_ssh_to_previous_server(self):
+        """the operator's key reaches bruno with its pinned host key"""
+        env = self.box.env()
+        r = subprocess.run(
+            ["ssh", "-i", env["MKP_SSH_KEY"], "-p", env["MKP_SSH_PORT"],
+             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+             "-o", "UserKnownHostsFile=" + env["MKP_SSH_KNOWN_HOSTS"],
+             "-o", "ControlMaster=no", "-o", "IdentitiesOnly=yes",
+             "root@127.0.0.30", "cloud-init status"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout.decode())
+        self.assertEqual(r.stdout.decode(), "status: done\n")
+
+    def test_previous_server_services(self):
+        """bruno runs its services; its Infisical database has users"""
+        log = open(os.path.join(self.box.run, "logs",
+                                "supervisor.log")).read()
+        if "services skipped" in log:
+            self.skipTest("the docker stand-in or the seed is missing")
+        env = self.box.env()
+        r = subprocess.run(
+            ["ssh", "-i", env["MKP_SSH_KEY"], "-p", env["MKP_SSH_PORT"],
+             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+             "-o", "UserKnownHostsFile=" + env["MKP_SSH_KNOWN_HOSTS"],
+             "-o", "ControlMaster=no", "-o", "IdentitiesOnly=yes",
+             "root@127.0.0.30",
+             "docker ps --format '{{.Names}}' | sort | tr '\\n' ' ' &&"
+             " docker exec infisical-postgres psql -U infisical"
+             " -d infisical -tAc 'select count(*) > 0 from users'"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, timeout=60)
+        out = r.stdout.decode()
+        self.assertEqual(r.returncode, 0, out)
+        for name in ("traefik", "infisical", "infisical-postgres",
+                     "postgres", "redis"):
+            self.assertIn(" %s " % name, " " + out, out)
+        self.assertTrue(out.endswith("t\n"), out)
+
+    def test_down_leaves_nothing(self):
+        """down stops every process, closes every port, removes ready"""
+        run = self.box.run
+        pid = self.box.supervisor_pid()
+        ports = [p["port"] for p in
+                 read_json(os.path.join(run, "ports.json")).values()]
+        code, out = ctl(self.box, "down")
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, r"sandbox down in [0-9.]+ s")
+        reap(pid)
+        self.assertFalse(alive(pid))
+        self.assertEqual(survivors(run), [])
+        for port in ports:
+            self.assertFalse(port_open("127.0.0.1", port), port)
+        self.assertFalse(port_open("127.0.0.30", 2322))
+        for name in ("ready", "supervisor.pid", "control.sock"):
+            self.assertFalse(os.path.exists(os.path.join(run, name)),
+                             name)
+
+    def test_down_again_is_a_no_op(self):
+        """down with nothing running says so and succeeds"""
+        code, out = ctl(self.box, "down")
+        self.assertEqual(code, 0, out)
+        self.assertIn("no sandbox is running", out)
+        code, out = ctl(self.box, "status")
+        self.assertEqual(code, 1, out)
+
+    def test_up_again_starts_clean(self):
+        """up again makes a new CA and bruno exists exactly once"""
+        code, out = ctl(self.box, "up")
+        self.assertEqual(code, 0, out)
+        ca = open(os.path.join(self.box.run, "tls", "ca.pem")).read()
+        self.assertNotEqual(ca, self.first_ca)
+        env = self.box.env()
+        _, body = https_json(env["MKP_CAFILE"], env["MKP_HETZNER_URL"]
+                             + "/servers?name=bruno", env["HCLOUD_TOKEN"])
+        self.assertEqual(len(body["servers"]), 1)
+        self.assertEqual(body["servers"][0]["public_net"]["ipv4"]["ip"],
+                         "127.0.0.30")
+
+    def test_second_down_leaves_nothing(self):
+        """down after the second up leaves nothing either"""
+        pid = self.box.supervisor_pid()
+        code, out = ctl(self.box, "down")
+        self.assertEqual(code, 0, out)
+        reap(pid)
+        self.assertEqual(survivors(self.box.run), [])
+        self.assertFalse(port_open("127.0.0.30", 2322))
+
+
+if __name__ == "__main__":
+    taptest.main()
