@@ -480,7 +480,7 @@ static int
 wait_running(struct hcloud *h, const struct deadline *dl,
     struct facts *f)
 {
-	int64_t	 pause = 1000;
+	int64_t	 pause = 1000, t0 = util_now_ms();
 
 	for (;;) {
 		if (hcloud_get_server(h, f->srv.id, &f->srv) == -1)
@@ -488,6 +488,8 @@ wait_running(struct hcloud *h, const struct deadline *dl,
 		if (strcmp(f->srv.status, "running") == 0)
 			break;
 		log_info(f->srv.name, "server is %s", f->srv.status);
+		log_progress(f->srv.name, f->srv.status, util_now_ms() - t0,
+		    deadline_left_ms(dl));
 		if (deadline_left_ms(dl) < pause) {
 			log_err(f->srv.name, "still %s at the deadline: "
 			    "raise SERVER_WAIT", f->srv.status);
@@ -496,6 +498,7 @@ wait_running(struct hcloud *h, const struct deadline *dl,
 		util_sleep_ms(pause);
 		pause = pause < 8000 ? pause * 2 : pause;
 	}
+	log_progress_end();
 	if (*f->srv.ipv4 == '\0') {
 		log_err(f->srv.name, "server has no IPv4 address: mkprov "
 		    "reaches servers over IPv4");
@@ -524,6 +527,7 @@ connect_pinned(const struct opts *o, const char *ip, const char *fp,
 	struct ssh_conf	 conf = { 0 };
 	enum ssh_error	 e;
 	FILE		*quiet = NULL;
+	int64_t		 t0 = util_now_ms();
 	int		 rc;
 
 	conf.host = ip;
@@ -536,9 +540,15 @@ connect_pinned(const struct opts *o, const char *ip, const char *fp,
 		log_set_stream(quiet);
 	while ((rc = ssh_open(&conf, cp, &e)) == -1 && how == TRY_WAIT &&
 	    (e == SSH_E_CONNECT || e == SSH_E_AUTH) &&
-	    deadline_left_ms(dl) >= SSH_RETRY_MS)
+	    deadline_left_ms(dl) >= SSH_RETRY_MS) {
+		log_set_stream(NULL);
+		log_progress(ip, "waiting for SSH", util_now_ms() - t0,
+		    deadline_left_ms(dl));
+		log_set_stream(quiet);
 		util_sleep_ms(SSH_RETRY_MS);
+	}
 	log_set_stream(NULL);
+	log_progress_end();
 	if (quiet != NULL)
 		fclose(quiet);
 	if (rc == 0)
@@ -591,10 +601,13 @@ cloud_init(struct ssh_conn *c, const char *ip, struct facts *f)
 {
 	char	*out;
 	size_t	 len;
-	int	 st, js;
+	int	 st, js, rc;
 
-	if (ssh_exec_capture(c, "cloud-init status --wait", &out, &len,
-	    CAPTURE_MAX, &st) == -1)
+	log_progress(ip, "waiting for cloud-init", 0, -1);
+	rc = ssh_exec_capture(c, "cloud-init status --wait", &out, &len,
+	    CAPTURE_MAX, &st);
+	log_progress_end();
+	if (rc == -1)
 		return ssh_exit_status(ssh_last_error(c));
 	free(out);
 	if (st != 0 && st != 1 && st != 2) {
@@ -821,8 +834,9 @@ plan_price(struct hcloud *h, const struct opts *o)
 		    &err) == 0 && json_str(json_at(v, p),
 		    "price_monthly.gross", &gross, &err) == 0) {
 			printf("plan: %s: create server %s: %s in %s, %s: "
-			    "%s net, %s gross per month\n", o->host, o->host,
-			    o->type, o->location, o->image, net, gross);
+			    "%.2f net, %.2f gross per month\n", o->host,
+			    o->host, o->type, o->location, o->image,
+			    strtod(net, NULL), strtod(gross, NULL));
 			rc = 0;
 		}
 	}

@@ -193,8 +193,14 @@ host_table(const char *state, const char *host, struct phase *ph, int n)
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, ph[i].stamp);
 		v = read_json(path, STAMP_MAX);
-		st = v != NULL ? "done" : *ph[i].outcome ? ph[i].outcome :
-		    "pending";
+		/* A stamp proves the state unless a later run of the
+		 * phase ended otherwise (it then reruns next time). */
+		if (v != NULL && (*ph[i].outcome == '\0' ||
+		    strcmp(ph[i].outcome, "done") == 0 ||
+		    strcmp(ph[i].outcome, "unchanged") == 0))
+			st = "done";
+		else
+			st = *ph[i].outcome ? ph[i].outcome : "pending";
 		fact[0] = '\0';
 		if (v != NULL)
 			facts(v, fact, sizeof(fact));
@@ -211,14 +217,16 @@ host_table(const char *state, const char *host, struct phase *ph, int n)
 }
 
 /*
- * One row of the reference table for a host with state: its address
- * and how far it got.
+ * One row of the reference table.  ip and role come from the
+ * inventory ("" when the host is not in it); the state adds how far
+ * mkprov got with the host, and the address it learned.
  */
 static void
-reference_row(const char *state, const char *host)
+reference_row(const char *state, const char *host, const char *ip,
+    const char *role)
 {
 	struct json_err	 err;
-	const char	*ip = "-";
+	const char	*status, *sip = NULL;
 	char		 path[1024];
 	yajl_val	 srv, ver;
 
@@ -226,63 +234,69 @@ reference_row(const char *state, const char *host)
 	srv = read_json(path, STAMP_MAX);
 	snprintf(path, sizeof(path), "%s/%s/verified.json", state, host);
 	ver = read_json(path, STAMP_MAX);
-	if (srv != NULL)
-		json_str(srv, "ipv4", &ip, &err);
-	printf("| %-20s | %-15s | %-12s | %-22s |\n", host, ip, "-",
-	    ver ? "active (verified)" : srv ? "provisioning" :
-	    "not created");
+	if (srv != NULL && json_str(srv, "ipv4", &sip, &err) == 0 &&
+	    *ip == '\0')
+		ip = sip;
+	if (ver != NULL)
+		status = "active (verified)";
+	else if (srv != NULL)
+		status = "provisioning";
+	else
+		status = *role ? "active" : "not created";
+	printf("| %-20s | %-15s | %-12s | %-22s |\n", host,
+	    *ip ? ip : "-", *role ? role : "-", status);
 	json_free(srv);
 	json_free(ver);
 }
 
 /*
- * Print the rows for the inventory's hosts, as ansible-inventory
- * reads it (so the table agrees with what Ansible would do).  Returns
- * 0, or -1 (logged).
+ * Read the inventory as ansible-inventory does (so the table agrees
+ * with what Ansible would do).  Returns the hostvars object of the
+ * tree in *v (free *v with json_free), or NULL (logged).
  */
-static int
-inventory_rows(const char *inventory)
+static yajl_val
+inventory_hosts(const char *inventory, yajl_val *v)
 {
 	static char	 prog[] = "ansible-inventory", i[] = "-i",
 			 list[] = "--list";
 	struct json_err	 err;
-	char		 file[1024], *out, path[300];
+	char		 file[1024], *out;
 	char		*argv[] = { prog, i, file, list, NULL };
-	const char	*ip, *role;
-	yajl_val	 v, hv;
-	size_t		 k;
+	yajl_val	 hv;
 	int		 st;
 
+	*v = NULL;
 	snprintf(file, sizeof(file), "%s", inventory);
 	setenv("ANSIBLE_INVENTORY_UNPARSED_FAILED", "True", 1);
 	if (proc_capture(argv, &out, INVENTORY_MAX, &st) == -1)
-		return -1;
-	v = st == 0 ? json_parse(out, strlen(out), &err) : NULL;
+		return NULL;
+	*v = st == 0 ? json_parse(out, strlen(out), &err) : NULL;
 	free(out);
-	if (v == NULL || json_obj(v, "_meta.hostvars", &hv, &err) == -1) {
+	if (*v == NULL || json_obj(*v, "_meta.hostvars", &hv, &err) == -1) {
 		log_err(inventory, "ansible-inventory cannot read it");
-		json_free(v);
-		return -1;
+		json_free(*v);
+		*v = NULL;
+		return NULL;
 	}
-	for (k = 0; k < hv->u.object.len; k++) {
-		snprintf(path, sizeof(path), "%s", hv->u.object.keys[k]);
-		if (json_str(hv->u.object.values[k], "ansible_host", &ip,
-		    &err) == -1)
-			ip = "-";
-		if (json_str(hv->u.object.values[k], "server_role", &role,
-		    &err) == -1)
-			role = "-";
-		printf("| %-20s | %-15s | %-12s | %-22s |\n", path, ip,
-		    role, "in inventory");
-	}
-	json_free(v);
-	return 0;
+	return hv;
+}
+
+/*
+ * The string at key in the object v, or "".
+ */
+static const char *
+str_or_empty(yajl_val v, const char *key)
+{
+	struct json_err	 err;
+	const char	*s;
+
+	return json_str(v, key, &s, &err) == 0 ? s : "";
 }
 
 /*
  * Print the runbook's Server Reference table: the inventory's hosts,
- * then hosts that have state but are not (yet) in it.  Returns an
- * exit status.
+ * then hosts that have state but are not in it.  Returns an exit
+ * status.
  */
 static int
 reference(const char *state, const char *inventory)
@@ -291,6 +305,8 @@ reference(const char *state, const char *inventory)
 	DIR		*d;
 	char		 path[1024];
 	struct stat	 st;
+	yajl_val	 tree = NULL, hv = NULL;
+	size_t		 k;
 	int		 rc = 0;
 
 	printf("| %-20s | %-15s | %-12s | %-22s |\n", "Name", "IP", "Role",
@@ -298,17 +314,23 @@ reference(const char *state, const char *inventory)
 	printf("|%s|%s|%s|%s|\n", "----------------------",
 	    "-----------------", "--------------", "------------------------");
 	if (inventory != NULL && access(inventory, F_OK) == 0 &&
-	    inventory_rows(inventory) == -1)
+	    (hv = inventory_hosts(inventory, &tree)) == NULL)
 		rc = MKP_EXIT_FAIL;
-	if ((d = opendir(state)) == NULL)
-		return rc;
-	while ((e = readdir(d)) != NULL) {
-		snprintf(path, sizeof(path), "%s/%s/journal.jsonl", state,
-		    e->d_name);
-		if (e->d_name[0] != '.' && stat(path, &st) == 0)
-			reference_row(state, e->d_name);
+	for (k = 0; hv != NULL && k < hv->u.object.len; k++)
+		reference_row(state, hv->u.object.keys[k],
+		    str_or_empty(hv->u.object.values[k], "ansible_host"),
+		    str_or_empty(hv->u.object.values[k], "server_role"));
+	if ((d = opendir(state)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			snprintf(path, sizeof(path), "%s/%s/journal.jsonl",
+			    state, e->d_name);
+			if (e->d_name[0] != '.' && stat(path, &st) == 0 &&
+			    (hv == NULL || json_at(hv, e->d_name) == NULL))
+				reference_row(state, e->d_name, "", "");
+		}
+		closedir(d);
 	}
-	closedir(d);
+	json_free(tree);
 	return rc;
 }
 

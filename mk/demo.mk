@@ -23,7 +23,7 @@ export DEMO_NEXT
 
 .PHONY: demo
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) all
 	$(Q)$(SANDBOXCTL) down >/dev/null 2>&1 || :
 	$(Q)$(SANDBOXCTL) up
 	$(Q)$(demo_make) provision HOST=$(DEMO_HOST) FROM=$(DEMO_FROM)

@@ -43,12 +43,14 @@ plan: $(call stamp,secrets)
 	$(Q)$(foreach p,$(READY_PHASES),$(if $(PLAN.$(p)),\
 		{ $(PLAN.$(p)) || [ $$? -eq 2 ]; } &&)) :
 
-# redo-PHASE forces PHASE's stamp, then deletes the later ones, which
-# no longer prove anything; no recipe special-cases a rerun.
+# redo-PHASE first deletes PHASE's stamp and every later one, which no
+# longer prove anything, then makes PHASE again; the stamps of a dry
+# run are only shown deleted.  No recipe special-cases a rerun.
 $(foreach p,$(READY_PHASES),$(if $(filter redo-$(p),$(MAKECMDGOALS)),\
-	$(eval $(call stamp,$(p)): FORCE)))
-$(foreach p,$(READY_PHASES),$(eval redo-$(p): $(call stamp,$(p)) ; \
-	$$(Q)rm -f $(foreach q,$(call after,$(p)),$(call stamp,$(q)))))
+	$(eval $(call stamp,$(p)): FORCE | redo-clear-$(p))))
+$(foreach p,$(READY_PHASES),$(eval redo-$(p): $(call stamp,$(p))))
+$(foreach p,$(READY_PHASES),$(eval redo-clear-$(p): ; \
+	$$(Q)rm -f $(foreach q,$(p) $(call after,$(p)),$(call stamp,$(q)))))
 
 # Phases of the runbook this version does not automate yet.
 $(foreach p,$(filter-out $(READY_PHASES),$(PHASES)),\

@@ -252,7 +252,7 @@ hcloud_wait_action(struct hcloud *h, long long id,
 {
 	struct hcloud_action a;
 	char		 path[64];
-	int64_t		 pause = POLL_FIRST_MS;
+	int64_t		 pause = POLL_FIRST_MS, t0 = util_now_ms();
 	yajl_val	 v;
 	int		 rc;
 
@@ -267,14 +267,18 @@ hcloud_wait_action(struct hcloud *h, long long id,
 		json_free(v);
 		if (rc == -1)
 			return -1;
-		if (strcmp(a.status, "success") == 0)
+		if (strcmp(a.status, "success") == 0) {
+			log_progress_end();
 			return 0;
+		}
 		if (strcmp(a.status, "running") != 0) {
 			log_err(h->url, "%s failed: %s", a.command,
 			    *a.error ? a.error : a.status);
 			return -1;
 		}
 		log_info(h->url, "%s: %d%%", a.command, a.progress);
+		log_progress(a.command, "waiting", util_now_ms() - t0,
+		    deadline_left_ms(dl));
 		if (deadline_left_ms(dl) < pause) {
 			log_err(h->url, "%s still running at the deadline",
 			    a.command);

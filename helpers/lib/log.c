@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -394,6 +395,7 @@ log_write(const char *s, size_t len)
 {
 	FILE	*fp = log_fp != NULL ? log_fp : stderr;
 
+	log_progress_end();
 	fwrite(s, 1, len, fp);
 	fflush(fp);
 }
@@ -556,4 +558,53 @@ log_trace_data(const char *subject, const char *what, const void *buf,
 		len = 0;
 	log_emitf(subject, NULL, 0, buf, len, "%s: ",
 	    what != NULL ? what : "data");
+}
+
+/* Whether a progress line is on the terminal and must be cleared. */
+static int	progress_shown;
+
+/*
+ * Show how long a wait has lasted and how long it may still last, on
+ * one line rewritten in place; only on a terminal, and only when
+ * nothing else is narrated (a log file or -v output wants no carriage
+ * returns).  left_ms < 0 means no deadline.
+ */
+void
+log_progress(const char *subject, const char *what, int64_t elapsed_ms,
+    int64_t left_ms)
+{
+	FILE	*fp = log_fp ? log_fp : stderr;
+	char	 line[256];
+	int	 n;
+
+	if (log_verbosity > 0 || !isatty(fileno(fp)))
+		return;
+	if (left_ms < 0)
+		n = snprintf(line, sizeof(line), "\r%s: %s: %s: %lld s\033[K",
+		    log_prog, subject, what, (long long)(elapsed_ms / 1000));
+	else
+		n = snprintf(line, sizeof(line), "\r%s: %s: %s: %lld s, "
+		    "deadline in %lld s\033[K", log_prog, subject, what,
+		    (long long)(elapsed_ms / 1000),
+		    (long long)(left_ms / 1000));
+	if (n > 0 && (size_t)n < sizeof(line)) {
+		fputs(line, fp);
+		fflush(fp);
+		progress_shown = 1;
+	}
+}
+
+/*
+ * Clear the progress line, if one is shown.
+ */
+void
+log_progress_end(void)
+{
+	FILE	*fp = log_fp ? log_fp : stderr;
+
+	if (!progress_shown)
+		return;
+	fputs("\r\033[K", fp);
+	fflush(fp);
+	progress_shown = 0;
 }

@@ -10,6 +10,7 @@
 #define LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define LOG_REDACTED "[REDACTED]"
@@ -34,6 +35,10 @@ void	 log_trace(const char *subject, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 log_trace_data(const char *subject, const char *what,
 	    const void *buf, size_t len);
+
+void	 log_progress(const char *subject, const char *what,
+	    int64_t elapsed_ms, int64_t left_ms);
+void	 log_progress_end(void);
 
 size_t	 log_redact(char *buf, size_t bufsz);
 char	*log_escape(const void *buf, size_t len, size_t max);

@@ -2,11 +2,14 @@
  * check_log.c: the shape of log lines, verbosity, escaping, and above
  * all that a registered secret never reaches any output.
  */
+#define _XOPEN_SOURCE 700	/* posix_openpt */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "log.h"
@@ -109,6 +112,45 @@ assert_hidden(const char *const *pieces)
 	ck_assert_int_eq(count(t, "\n"), 13);
 	ck_assert_int_ge(count(t, LOG_REDACTED), 13);
 }
+
+START_TEST(test_progress_stays_quiet_off_a_terminal)
+{
+	log_verbosity = 0;
+	log_progress("bruno-2", "waiting for SSH", 12000, 168000);
+	log_progress_end();
+	ck_assert_str_eq(logged(), "");
+}
+END_TEST
+
+START_TEST(test_progress_shows_elapsed_and_deadline_on_a_terminal)
+{
+	char	 buf[512];
+	ssize_t	 n;
+	FILE	*tty;
+	int	 m;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(m, 0);
+	ck_assert_int_eq(grantpt(m), 0);
+	ck_assert_int_eq(unlockpt(m), 0);
+	tty = fopen(ptsname(m), "w");
+	ck_assert_ptr_nonnull(tty);
+	log_set_stream(tty);
+	log_verbosity = 0;
+	log_progress("bruno-2", "waiting for SSH", 12000, 168000);
+	log_err("bruno-2", "refused");
+	fclose(tty);
+	log_set_stream(out);
+	n = read(m, buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	close(m);
+	ck_assert_ptr_nonnull(strstr(buf, "\rtest: bruno-2: waiting for "
+	    "SSH: 12 s, deadline in 168 s"));
+	/* A message first clears the progress line. */
+	ck_assert_ptr_nonnull(strstr(buf, "\r\033[Ktest: bruno-2: refused"));
+}
+END_TEST
 
 START_TEST(test_error_line_names_program_then_subject)
 {
@@ -395,6 +437,8 @@ log_suite(void)
 	TCase	*tc = tcase_create("log");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_progress_stays_quiet_off_a_terminal);
+	tcase_add_test(tc, test_progress_shows_elapsed_and_deadline_on_a_terminal);
 	tcase_add_test(tc, test_error_line_names_program_then_subject);
 	tcase_add_test(tc, test_line_without_subject_has_only_the_program);
 	tcase_add_test(tc, test_program_name_is_the_last_part_of_its_path);

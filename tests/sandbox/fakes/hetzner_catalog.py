@@ -60,7 +60,7 @@ def _money(net):
     """A {net, gross} pair as the spec writes decimals: strings."""
     net = Decimal(net)
     gross = (net * VAT).quantize(Decimal("1e-16"))
-    return {"net": "%.10f" % net, "gross": "%.16f" % gross}
+    return {"net": format(net, ".10f"), "gross": format(gross, ".16f")}
 
 
 def location(name):
