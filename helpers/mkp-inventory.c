@@ -1909,10 +1909,8 @@ write_stamp(const struct opts *o, const char *group, int changed)
 {
 	struct json_w	 w;
 	struct tm	 tm;
-	char		 when[32], *buf;
-	size_t		 len;
+	char		 when[32];
 	time_t		 now = time(NULL);
-	int		 rc;
 
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -1929,13 +1927,7 @@ write_stamp(const struct opts *o, const char *group, int changed)
 	jw_kv_str(&w, "updated_at", when);
 	jw_kv_bool(&w, "changed", changed);
 	jw_obj_close(&w);
-	if ((rc = jw_finish(&w, &buf, &len)) == 0) {
-		buf[len++] = '\n';	/* jw_finish leaves room for it */
-		rc = util_write_atomic(o->stamp, buf, len, 0600);
-		free(buf);
-	}
-	jw_free(&w);
-	return rc;
+	return jw_write_file(&w, o->stamp, 0600);
 }
 
 /*

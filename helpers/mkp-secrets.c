@@ -621,10 +621,9 @@ write_stamp(const struct opts *o, const struct dotenv *env,
     const char *devices, long long expires)
 {
 	struct json_w	 w;
-	char		 when[32], *buf;
-	size_t		 i, len;
+	char		 when[32];
+	size_t		 i;
 	time_t		 now = time(NULL);
-	int		 rc;
 
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	if (jw_init(&w) == -1)
@@ -646,13 +645,7 @@ write_stamp(const struct opts *o, const struct dotenv *env,
 			jw_kv_str(&w, tools[i].name, tools[i].version);
 	jw_obj_close(&w);
 	jw_obj_close(&w);
-	if ((rc = jw_finish(&w, &buf, &len)) == 0) {
-		buf[len++] = '\n';
-		rc = util_write_atomic(o->stamp, buf, len, 0600);
-		free(buf);
-	}
-	jw_free(&w);
-	return rc;
+	return jw_write_file(&w, o->stamp, 0600);
 }
 
 /*

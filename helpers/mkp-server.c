@@ -763,10 +763,8 @@ static int
 write_stamp(const struct opts *o, const struct facts *f)
 {
 	struct json_w	 w;
-	char		 when[32], *buf;
-	size_t		 len;
+	char		 when[32];
 	time_t		 now = time(NULL);
-	int		 rc;
 
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	if (jw_init(&w) == -1)
@@ -790,13 +788,7 @@ write_stamp(const struct opts *o, const struct facts *f)
 	jw_kv_int(&w, "ssh_ms", f->t_ssh - f->t_created);
 	jw_kv_int(&w, "cloud_init_ms", f->t_ready - f->t_ssh);
 	jw_obj_close(&w);
-	if ((rc = jw_finish(&w, &buf, &len)) == 0) {
-		buf[len++] = '\n';
-		rc = util_write_atomic(o->stamp, buf, len, 0600);
-		free(buf);
-	}
-	jw_free(&w);
-	return rc;
+	return jw_write_file(&w, o->stamp, 0600);
 }
 
 /*

@@ -774,3 +774,24 @@ jw_free(struct json_w *w)
 		yajl_gen_free(w->g);
 	w->g = NULL;
 }
+
+/*
+ * Finish the document in w and write it with a final newline to path,
+ * atomically and with mode: how every stamp and state file is written.
+ * Frees w either way.  Returns 0, or -1 (logged).
+ */
+int
+jw_write_file(struct json_w *w, const char *path, mode_t mode)
+{
+	char	*buf;
+	size_t	 len;
+	int	 rc;
+
+	if ((rc = jw_finish(w, &buf, &len)) == 0) {
+		buf[len++] = '\n';	/* over the NUL jw_finish added */
+		rc = util_write_atomic(path, buf, len, mode);
+		free(buf);
+	}
+	jw_free(w);
+	return rc;
+}

@@ -10,6 +10,8 @@
 #ifndef JSON_H
 #define JSON_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
@@ -63,5 +65,6 @@ void	 jw_kv_int(struct json_w *, const char *key, long long val);
 void	 jw_kv_bool(struct json_w *, const char *key, int val);
 int	 jw_finish(struct json_w *, char **out, size_t *len);
 void	 jw_free(struct json_w *);
+int	 jw_write_file(struct json_w *, const char *path, mode_t mode);
 
 #endif

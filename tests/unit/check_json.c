@@ -2,14 +2,18 @@
  * check_json.c: parsing bad input, typed lookups and their messages,
  * limits, and bodies that go through the generator and back.
  */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "log.h"
+#include "logged.h"
 
 static const char server[] =
     "{\"server\": {\"id\": 42, \"name\": \"web-1\", \"locked\": false,"
@@ -20,8 +24,6 @@ static const char server[] =
 
 static yajl_val		 tree;
 static struct json_err	 err;
-static FILE		*out;
-static char		 text[4096];
 
 /*
  * Parse the sample server, and catch log lines.
@@ -32,10 +34,7 @@ setup(void)
 	memset(&err, 0, sizeof(err));
 	tree = json_parse(server, strlen(server), &err);
 	ck_assert_msg(tree != NULL, "%s", err.msg);
-	out = tmpfile();
-	ck_assert_ptr_nonnull(out);
-	log_init("test");
-	log_set_stream(out);
+	logged_start();
 }
 
 /*
@@ -45,23 +44,7 @@ static void
 teardown(void)
 {
 	json_free(tree);
-	log_set_stream(NULL);
-	fclose(out);
-}
-
-/*
- * Return what was logged so far.
- */
-static const char *
-logged(void)
-{
-	size_t	n;
-
-	fflush(out);
-	rewind(out);
-	n = fread(text, 1, sizeof(text) - 1, out);
-	text[n] = '\0';
-	return text;
+	logged_stop();
 }
 
 /*
@@ -556,6 +539,34 @@ START_TEST(test_unclosed_or_empty_documents_are_refused)
 }
 END_TEST
 
+START_TEST(test_a_document_is_written_to_a_file_with_its_mode)
+{
+	struct json_w	 w;
+	struct stat	 st;
+	char		 dir[] = "/tmp/check_json.XXXXXX", path[64], buf[64];
+	FILE		*fp;
+	size_t		 n;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/stamp.json", dir);
+	ck_assert_int_eq(jw_init(&w), 0);
+	jw_obj_open(&w);
+	jw_kv_int(&w, "id", 42);
+	jw_obj_close(&w);
+	ck_assert_int_eq(jw_write_file(&w, path, 0600), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	ck_assert_str_eq(buf, "{\"id\":42}\n");
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_second_top_level_value_is_refused)
 {
 	struct json_w	 w;
@@ -610,6 +621,7 @@ json_suite(void)
 	tcase_add_test(tc, test_first_generator_error_sticks);
 	tcase_add_test(tc, test_unclosed_or_empty_documents_are_refused);
 	tcase_add_test(tc, test_second_top_level_value_is_refused);
+	tcase_add_test(tc, test_a_document_is_written_to_a_file_with_its_mode);
 	suite_add_tcase(s, tc);
 	return s;
 }

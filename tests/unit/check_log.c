@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,7 @@
 
 #include "json.h"
 #include "log.h"
-
-static FILE	*out;
-static char	 text[65536];
+#include "logged.h"
 
 /*
  * Send log lines to a fresh temporary file, with everything printed.
@@ -23,10 +22,7 @@ static char	 text[65536];
 static void
 setup(void)
 {
-	out = tmpfile();
-	ck_assert_ptr_nonnull(out);
-	log_init("test");
-	log_set_stream(out);
+	logged_start();
 	log_verbosity = 2;
 }
 
@@ -36,25 +32,9 @@ setup(void)
 static void
 teardown(void)
 {
-	log_set_stream(NULL);
 	log_forget_secrets();
 	log_verbosity = 0;
-	fclose(out);
-}
-
-/*
- * Return everything logged so far, NUL-terminated.
- */
-static const char *
-logged(void)
-{
-	size_t	n;
-
-	fflush(out);
-	rewind(out);
-	n = fread(text, 1, sizeof(text) - 1, out);
-	text[n] = '\0';
-	return text;
+	logged_stop();
 }
 
 /*
@@ -124,10 +104,12 @@ END_TEST
 
 START_TEST(test_progress_shows_elapsed_and_deadline_on_a_terminal)
 {
-	char	 buf[512];
-	ssize_t	 n;
-	FILE	*tty;
-	int	 m;
+	struct pollfd	 pfd;
+	char		 buf[512];
+	size_t		 len;
+	ssize_t		 n;
+	FILE		*tty;
+	int		 m;
 
 	m = posix_openpt(O_RDWR | O_NOCTTY);
 	ck_assert_int_ge(m, 0);
@@ -140,10 +122,15 @@ START_TEST(test_progress_shows_elapsed_and_deadline_on_a_terminal)
 	log_progress("bruno-2", "waiting for SSH", 12000, 168000);
 	log_err("bruno-2", "refused");
 	fclose(tty);
-	log_set_stream(out);
-	n = read(m, buf, sizeof(buf) - 1);
-	ck_assert_int_gt(n, 0);
-	buf[n] = '\0';
+	log_set_stream(logged_fp);
+	/* The terminal may hand the text over in pieces. */
+	len = 0;
+	pfd.fd = m;
+	pfd.events = POLLIN;
+	while (len < sizeof(buf) - 1 && poll(&pfd, 1, 500) == 1 &&
+	    (n = read(m, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
 	close(m);
 	ck_assert_ptr_nonnull(strstr(buf, "\rtest: bruno-2: waiting for "
 	    "SSH: 12 s, deadline in 168 s"));

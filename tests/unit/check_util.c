@@ -17,12 +17,11 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "logged.h"
 #include "util.h"
 
 static char	 dir[] = "/tmp/check_util.XXXXXX";
 static char	 path[sizeof(dir) + 32];
-static FILE	*out;
-static char	 text[4096];
 
 /*
  * Make an empty directory for each test and catch log lines.
@@ -33,10 +32,7 @@ setup(void)
 	strcpy(dir, "/tmp/check_util.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state", dir);
-	out = tmpfile();
-	ck_assert_ptr_nonnull(out);
-	log_init("test");
-	log_set_stream(out);
+	logged_start();
 }
 
 /*
@@ -58,23 +54,7 @@ teardown(void)
 		closedir(d);
 	}
 	rmdir(dir);
-	log_set_stream(NULL);
-	fclose(out);
-}
-
-/*
- * Return what was logged so far.
- */
-static const char *
-logged(void)
-{
-	size_t	n;
-
-	fflush(out);
-	rewind(out);
-	n = fread(text, 1, sizeof(text) - 1, out);
-	text[n] = '\0';
-	return text;
+	logged_stop();
 }
 
 /*
