@@ -159,6 +159,11 @@ check_ssh_key(const struct opts *o)
 	if (proc_capture(argv, &out, VERSION_MAX, &status) == -1)
 		return 1;
 	free(out);
+	if (status == 127) {
+		log_err("ssh-add", "not found in PATH: install "
+		    "openssh-client, or set SSH_KEY");
+		return 1;
+	}
 	if (status != 0) {
 		log_err("ssh-agent", "holds no key: ssh-add one, or set "
 		    "SSH_KEY");
@@ -188,7 +193,7 @@ api_error(const char *url, const struct http_resp *r)
 
 /*
  * GET url/api/status: Infisical must answer "Ok" with a certificate we
- * trust.  Returns 0, or -1 (logged).
+ * trust.  Returns 0, or the exit status to end with (logged).
  */
 static int
 check_infisical(struct http_client *c, const struct opts *o)
@@ -199,12 +204,12 @@ check_infisical(struct http_client *c, const struct opts *o)
 	const char	*msg;
 	char		 url[2048];
 	yajl_val	 v = NULL;
-	int		 rc = -1;
+	int		 rc = MKP_EXIT_FAIL;
 
 	snprintf(url, sizeof(url), "%s/api/status", o->url);
 	req.url = url;
 	if (http_request(c, &req, &r) == -1)
-		return -1;
+		return http_exit_status(r.error);
 	if (r.status != 200)
 		api_error(url, &r);
 	else if ((v = json_parse(r.body, r.len, &err)) == NULL ||
@@ -338,6 +343,7 @@ login(struct http_client *c, const struct opts *o, char **token,
 	req.url = url;
 	req.body = body;
 	req.body_len = len;
+	req.secret_bodies = 1;
 	if (http_request(c, &req, &r) == -1) {
 		rc = http_exit_status(r.error);
 		goto out;
@@ -501,6 +507,7 @@ fetch(const struct opts *o, const char *token, struct dotenv *env)
 		if (secrets_url(o, v3, url, sizeof(url)) == -1)
 			break;
 		req.url = url;
+		req.secret_bodies = 1;
 		if (http_request(c, &req, &r) == -1) {
 			rc = http_exit_status(r.error);
 			break;
@@ -699,7 +706,7 @@ main(int argc, char *argv[])
 	if ((c = http_new(&conf)) == NULL)
 		return MKP_EXIT_USAGE;
 	bad = check_tools(&o) + check_ssh_key(&o);
-	rc = check_infisical(c, &o) == -1 ? MKP_EXIT_FAIL : 0;
+	rc = check_infisical(c, &o);
 	if (bad > 0) {
 		log_err(o.host, "%d prerequisite%s missing: see above", bad,
 		    bad == 1 ? "" : "s");

@@ -78,11 +78,11 @@ static void	usage(void) __attribute__((noreturn));
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mkp-server [-nv] -H host -a api-url "
+	fprintf(stderr, "usage: mkp-server [-v] -H host -a api-url "
 	    "-E secrets.env -t type -i image\n"
 	    "    -l location [-L key=value ...] -D devices-secret "
-	    "-u ssh-user -p ssh-port\n"
-	    "    -d state-dir -s stamp [-c cafile] [-k ssh-key] "
+	    "-u ssh-user [-p ssh-port]\n"
+	    "    -d state-dir (-s stamp | -n) [-c cafile] [-k ssh-key] "
 	    "[-w wait]\n");
 	exit(MKP_EXIT_USAGE);
 }
@@ -446,7 +446,7 @@ create(struct hcloud *h, const struct opts *o, const long long *ids,
 		return rc;
 	log_info(o->host, "creating: %s in %s, %s", o->type, o->location,
 	    o->image);
-	rc = hcloud_call(h, "POST", "/servers", body, 201, &v);
+	rc = hcloud_call_secret(h, "POST", "/servers", body, 201, &v);
 	explicit_bzero(body, len);
 	free(body);
 	if (rc == 1 && strcmp(h->code, "uniqueness_error") == 0)
@@ -667,6 +667,27 @@ remote(struct ssh_conn *c, const char *ip, const char *cmd, char **out)
 #define HOSTKEY	"\"${MKP_ROOT:-}/etc/ssh/ssh_host_ed25519_key\""
 
 /*
+ * Check that the server no longer opens with the key of fingerprint
+ * old, the one Hetzner keeps in the user data.  Returns 0 when it is
+ * refused, or an exit status (logged).
+ */
+static int
+old_key_refused(const struct opts *o, const char *ip, const char *old,
+    const struct deadline *dl)
+{
+	struct ssh_conn	*probe;
+	int		 rc;
+
+	if ((rc = connect_pinned(o, ip, old, dl, TRY_PROBE, &probe)) == 0)
+		ssh_close(probe);
+	if (rc == MKP_EXIT_VERIFY)
+		return 0;
+	log_err(ip, "%s the key Hetzner keeps (%s)", rc == 0 ?
+	    "still opens with" : "cannot tell whether it refuses", old);
+	return rc == 0 ? MKP_EXIT_VERIFY : rc;
+}
+
+/*
  * Replace the host key the user data carried with one made on the
  * server, which never leaves it.  The new public key is saved before
  * sshd uses it, so a crash in between still leaves a key to try; the
@@ -679,7 +700,6 @@ rotate(const struct opts *o, const struct deadline *dl,
 {
 	const char	*ip = f->srv.ipv4, *next;
 	char		 cmd[1024], old[128], *pub;
-	struct ssh_conn	*probe;
 	int		 rc;
 
 	snprintf(cmd, sizeof(cmd), "set -e; k=" HOSTKEY "; rm -f $k.mkp-new "
@@ -708,14 +728,8 @@ rotate(const struct opts *o, const struct deadline *dl,
 	rc = connect_pinned(o, ip, f->fingerprint, dl, TRY_WAIT, cp);
 	if (rc != 0)
 		return rc;
-	if ((rc = connect_pinned(o, ip, old, dl, TRY_PROBE, &probe)) == 0)
-		ssh_close(probe);
-	if (rc != MKP_EXIT_VERIFY) {
-		log_err(ip, "%s the key Hetzner keeps (%s)", rc == 0 ?
-		    "still opens with" : "cannot tell whether it refuses",
-		    old);
-		return rc == 0 ? MKP_EXIT_VERIFY : rc;
-	}
+	if ((rc = old_key_refused(o, ip, old, dl)) != 0)
+		return rc;
 	if (rename(next, state_path(o, "host_key.pub")) == -1) {
 		log_errno(next, "rename");
 		return MKP_EXIT_FAIL;
@@ -896,23 +910,29 @@ first_login(const struct opts *o, const struct deadline *dl,
     struct facts *f, struct ssh_conn **cp)
 {
 	const char	*next = state_path(o, "host_key.next.pub");
+	char		 old[128];
 	int		 rc;
 
 	rc = connect_pinned(o, f->srv.ipv4, f->fingerprint, dl, TRY_WAIT,
 	    cp);
 	if (rc != MKP_EXIT_VERIFY || access(next, R_OK) == -1)
 		return rc;
+	snprintf(old, sizeof(old), "%s", f->fingerprint);
 	if (fingerprint(next, f->fingerprint, sizeof(f->fingerprint)) == -1)
 		return MKP_EXIT_FAIL;
 	log_info(f->srv.ipv4, "trying the key of an unfinished rotation");
 	if ((rc = connect_pinned(o, f->srv.ipv4, f->fingerprint, dl,
-	    TRY_ONCE, cp)) == 0 &&
-	    rename(next, state_path(o, "host_key.pub")) == -1) {
+	    TRY_ONCE, cp)) != 0)
+		return rc;
+	/* Finish that rotation as rotate() would have. */
+	if ((rc = old_key_refused(o, f->srv.ipv4, old, dl)) != 0)
+		return rc;
+	if (rename(next, state_path(o, "host_key.pub")) == -1) {
 		log_errno(next, "rename");
-		rc = MKP_EXIT_FAIL;
+		return MKP_EXIT_FAIL;
 	}
 	unlink(state_path(o, "host_key_initial"));
-	return rc;
+	return 0;
 }
 
 /*

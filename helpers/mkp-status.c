@@ -180,7 +180,7 @@ host_table(const char *state, const char *host, struct phase *ph, int n)
 	char		 dir[1024], path[1200], took[32], fact[256];
 	const char	*st;
 	yajl_val	 v;
-	int		 i;
+	int		 i, ok;
 
 	snprintf(dir, sizeof(dir), "%s/%s", state, host);
 	if (access(dir, F_OK) == -1) {
@@ -195,12 +195,15 @@ host_table(const char *state, const char *host, struct phase *ph, int n)
 		v = read_json(path, STAMP_MAX);
 		/* A stamp proves the state unless a later run of the
 		 * phase ended otherwise (it then reruns next time). */
-		if (v != NULL && (*ph[i].outcome == '\0' ||
+		ok = *ph[i].outcome == '\0' ||
 		    strcmp(ph[i].outcome, "done") == 0 ||
-		    strcmp(ph[i].outcome, "unchanged") == 0))
+		    strcmp(ph[i].outcome, "unchanged") == 0;
+		if (v != NULL && ok)
 			st = "done";
+		else if (v == NULL && ok)	/* redo deleted it */
+			st = "pending";
 		else
-			st = *ph[i].outcome ? ph[i].outcome : "pending";
+			st = ph[i].outcome;
 		fact[0] = '\0';
 		if (v != NULL)
 			facts(v, fact, sizeof(fact));
@@ -223,7 +226,7 @@ host_table(const char *state, const char *host, struct phase *ph, int n)
  */
 static void
 reference_row(const char *state, const char *host, const char *ip,
-    const char *role)
+    const char *role, int listed)
 {
 	struct json_err	 err;
 	const char	*status, *sip = NULL;
@@ -242,7 +245,7 @@ reference_row(const char *state, const char *host, const char *ip,
 	else if (srv != NULL)
 		status = "provisioning";
 	else
-		status = *role ? "active" : "not created";
+		status = listed ? "in inventory" : "not created";
 	printf("| %-20s | %-15s | %-12s | %-22s |\n", host,
 	    *ip ? ip : "-", *role ? role : "-", status);
 	json_free(srv);
@@ -301,13 +304,12 @@ str_or_empty(yajl_val v, const char *key)
 static int
 reference(const char *state, const char *inventory)
 {
-	struct dirent	*e;
-	DIR		*d;
+	struct dirent	**names = NULL, *e;
 	char		 path[1024];
 	struct stat	 st;
 	yajl_val	 tree = NULL, hv = NULL;
 	size_t		 k;
-	int		 rc = 0;
+	int		 i, n, rc = 0;
 
 	printf("| %-20s | %-15s | %-12s | %-22s |\n", "Name", "IP", "Role",
 	    "Status");
@@ -319,17 +321,18 @@ reference(const char *state, const char *inventory)
 	for (k = 0; hv != NULL && k < hv->u.object.len; k++)
 		reference_row(state, hv->u.object.keys[k],
 		    str_or_empty(hv->u.object.values[k], "ansible_host"),
-		    str_or_empty(hv->u.object.values[k], "server_role"));
-	if ((d = opendir(state)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			snprintf(path, sizeof(path), "%s/%s/journal.jsonl",
-			    state, e->d_name);
-			if (e->d_name[0] != '.' && stat(path, &st) == 0 &&
-			    (hv == NULL || json_at(hv, e->d_name) == NULL))
-				reference_row(state, e->d_name, "", "");
-		}
-		closedir(d);
+		    str_or_empty(hv->u.object.values[k], "server_role"), 1);
+	n = scandir(state, &names, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		e = names[i];
+		snprintf(path, sizeof(path), "%s/%s/journal.jsonl", state,
+		    e->d_name);
+		if (e->d_name[0] != '.' && stat(path, &st) == 0 &&
+		    (hv == NULL || json_at(hv, e->d_name) == NULL))
+			reference_row(state, e->d_name, "", "", 0);
+		free(e);
 	}
+	free(names);
 	json_free(tree);
 	return rc;
 }

@@ -11,6 +11,7 @@ LIB := $(O)/libmkp.a
 HELPER_SRCS := $(sort $(wildcard $(TOP)/helpers/mkp-*.c))
 HELPERS := $(patsubst $(TOP)/helpers/%.c,$(O)/bin/%,$(HELPER_SRCS))
 HELPER_MANS := $(sort $(wildcard $(TOP)/man/mkp-*.1))
+OVERVIEW_MANS := $(sort $(wildcard $(TOP)/man/*.7))
 
 .PHONY: all build install uninstall clean
 all build: $(HELPERS) $(LIB)
@@ -38,15 +39,19 @@ $(O)/lib $(O)/bin:
 	$(Q)mkdir -p $@
 
 install: all
-	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man7
 	$(Q)$(if $(HELPERS),$(INSTALL) -m 0755 $(HELPERS) \
 		$(DESTDIR)$(BINDIR)/,:)
 	$(Q)$(if $(HELPER_MANS),$(INSTALL) -m 0644 $(HELPER_MANS) \
 		$(DESTDIR)$(MANDIR)/man1/,:)
+	$(Q)$(if $(OVERVIEW_MANS),$(INSTALL) -m 0644 $(OVERVIEW_MANS) \
+		$(DESTDIR)$(MANDIR)/man7/,:)
 
 uninstall:
 	$(Q)rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(HELPERS))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(HELPER_MANS)))
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(HELPER_MANS))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(OVERVIEW_MANS)))
 	$(Q)rmdir $(DESTDIR)$(BINDIR) 2>/dev/null || :
 
 clean:

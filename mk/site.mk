@@ -52,6 +52,12 @@ $(foreach v,$(SETTINGS),$(if $(filter-out undefined,\
 
 DNS_ZONE ?= $(DOMAIN_SUFFIX)
 
+# A path in a site is relative to the top of the tree, wherever make
+# was started from.
+abs_path = $(if $(strip $(1)),$(if $(filter /%,$(1)),$(1),$(TOP)/$(1)))
+$(foreach v,INVENTORY CAFILE SSH_KEY INFISICAL_CREDENTIALS,\
+	$(eval $(v) := $(call abs_path,$(strip $($(v))))))
+
 # need VAR HOWTO: VAR must not be empty.
 need = $(if $(strip $($(1))),,$(error $(1): not set: $(2)))
 $(call need,INFISICAL_URL,the Infisical server, e.g. \

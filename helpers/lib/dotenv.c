@@ -235,13 +235,25 @@ dollar(struct cursor *c, const char *key, const char *p, const char *end,
 }
 
 /*
+ * Whether the n bytes at p are octal digits.
+ */
+static int
+octal(const char *p, const char *end, int n)
+{
+	for (; n > 0; n--, p++)
+		if (p >= end || *p < '0' || *p > '7')
+			return 0;
+	return 1;
+}
+
+/*
  * Turn one backslash escape inside double quotes into its character,
- * as Compose does; unknown escapes keep their backslash.  XXX Compose
- * also reads octal \0ddd; nothing mkprov writes uses it.  Appends to
+ * as Compose does: the shell's letters, \\, \", \$, and \0 with
+ * three octal digits; other escapes keep their backslash.  Appends to
  * out and returns the number of input bytes used, or -1 on ENOMEM.
  */
 static int
-unescape(const char *p, struct dotenv_buf *out)
+unescape(const char *p, const char *end, struct dotenv_buf *out)
 {
 	char	 ch;
 
@@ -256,6 +268,13 @@ unescape(const char *p, struct dotenv_buf *out)
 	case '\\':	ch = '\\'; break;
 	case '"':	ch = '"'; break;
 	case '$':	ch = '$'; break;
+	case '0':
+		if (octal(p + 2, end, 3) && p[2] <= '3') {
+			ch = (char)((p[2] - '0') * 64 + (p[3] - '0') * 8 +
+			    (p[4] - '0'));
+			return buf_add(out, &ch, 1) == 0 ? 5 : -1;
+		}
+		/* FALLTHROUGH */
 	default:
 		return buf_add(out, p, 2) == 0 ? 2 : -1;
 	}
@@ -279,7 +298,7 @@ read_quoted(struct cursor *c, const char *key, struct dotenv_buf *out)
 			if (c->p[1] == q && q == '\'')
 				n = buf_add(out, "'", 1) == 0 ? 2 : -1;
 			else if (q == '"')
-				n = unescape(c->p, out);
+				n = unescape(c->p, c->end, out);
 			else
 				n = buf_add(out, c->p, 2) == 0 ? 2 : -1;
 			if (n == -1)

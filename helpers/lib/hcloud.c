@@ -56,15 +56,16 @@ hcloud_report(const struct hcloud *h)
 }
 
 /*
- * Call method on api + path with an optional JSON body.  When the
- * answer has status want, *out gets its parsed body (free it with
- * json_free).  Returns 0; 1 for another status (kept for
- * hcloud_report, not logged); -1 for a failure (logged).  h->exit
- * holds the exit status a helper should end with after a failure.
+ * Call method on api + path with an optional JSON body; secret keeps
+ * the bodies out of -vv traces.  When the answer has status want,
+ * *out gets its parsed body (free it with json_free).  Returns 0; 1
+ * for another status (kept for hcloud_report, not logged); -1 for a
+ * failure (logged).  h->exit holds the exit status a helper should
+ * end with after a failure.
  */
-int
-hcloud_call(struct hcloud *h, const char *method, const char *path,
-    const char *body, int want, yajl_val *out)
+static int
+call(struct hcloud *h, const char *method, const char *path,
+    const char *body, int secret, int want, yajl_val *out)
 {
 	struct http_req	 req = { 0 };
 	struct http_resp r;
@@ -72,6 +73,7 @@ hcloud_call(struct hcloud *h, const char *method, const char *path,
 	int		 rc = -1;
 
 	*out = NULL;
+	req.secret_bodies = secret;
 	h->exit = MKP_EXIT_FAIL;
 	snprintf(h->url, sizeof(h->url), "%s%s", h->api, path);
 	req.method = method;
@@ -90,6 +92,27 @@ hcloud_call(struct hcloud *h, const char *method, const char *path,
 		rc = 0;
 	http_resp_free(&r);
 	return rc;
+}
+
+/*
+ * Call the API as call() says, the bodies free to trace at -vv.
+ */
+int
+hcloud_call(struct hcloud *h, const char *method, const char *path,
+    const char *body, int want, yajl_val *out)
+{
+	return call(h, method, path, body, 0, want, out);
+}
+
+/*
+ * Call the API with a body that holds a secret (the user data of a
+ * new server carries its first private host key): -vv never shows it.
+ */
+int
+hcloud_call_secret(struct hcloud *h, const char *method, const char *path,
+    const char *body, int want, yajl_val *out)
+{
+	return call(h, method, path, body, 1, want, out);
 }
 
 /*

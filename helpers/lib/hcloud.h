@@ -54,6 +54,8 @@ struct hcloud_key {
 
 int	 hcloud_call(struct hcloud *, const char *method, const char *path,
 	    const char *body, int want, yajl_val *out);
+int	 hcloud_call_secret(struct hcloud *, const char *method,
+	    const char *path, const char *body, int want, yajl_val *out);
 void	 hcloud_report(const struct hcloud *);
 int	 hcloud_server(yajl_val, const char *path, struct hcloud_server *);
 int	 hcloud_find_server(struct hcloud *, const char *name,

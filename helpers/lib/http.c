@@ -957,7 +957,9 @@ trace_response(const struct xfer *x)
 	if (log_verbosity < 2)
 		return;
 	log_trace(x->req->url, "HTTP %ld, %zu bytes", r->status, r->len);
-	if (r->len > 0)
+	if (r->len > 0 && x->req->secret_bodies)
+		log_trace(x->req->url, "response body: not shown (secret)");
+	else if (r->len > 0)
 		log_trace_data(x->req->url, "response body", r->body, r->len);
 }
 
@@ -1023,7 +1025,9 @@ trace_request(const struct xfer *x)
 		return;
 	log_trace(req->url, "%s %s (try %d of %d)", req_method(req),
 	    req->url, x->resp->tries, x->c->conf.max_tries);
-	if (req->body != NULL)
+	if (req->body != NULL && req->secret_bodies)
+		log_trace(req->url, "request body: not shown (secret)");
+	else if (req->body != NULL)
 		log_trace_data(req->url, "request body", req->body,
 		    req->body_len > 0 ? req->body_len : strlen(req->body));
 }

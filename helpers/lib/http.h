@@ -49,6 +49,12 @@ struct http_req {
 	const char	*const *headers; /* NULL-terminated, or NULL */
 	const char	*body;		/* JSON; sets Content-Type */
 	size_t		 body_len;	/* 0: strlen(body) */
+	/*
+	 * The bodies carry secrets not yet known to the log (a token
+	 * in the answer, a private key in the request): -vv names them
+	 * but never shows them.
+	 */
+	int		 secret_bodies;
 };
 
 struct http_header {

@@ -2,8 +2,9 @@
  * proc.c: run local programs and wait for them.
  *
  * While a child runs, the terminal's interrupt reaches it directly (it
- * is in the same process group); the helper ignores it and reports
- * how the child ended, so that make sees the child's own status.
+ * is in the same process group); the helper ignores it, passes a
+ * SIGTERM or SIGHUP of its own on, and reports how the child ended, so
+ * that make sees the child's own status.
  */
 #include <sys/wait.h>
 
@@ -20,24 +21,49 @@
 #include "mkprov.h"
 #include "proc.h"
 
+/* The child being waited for, for the signal handler. */
+static volatile sig_atomic_t	child_pid;
+
 /*
- * Wait for pid with interrupts ignored.  Returns its exit status, 128
- * + the signal that ended it, or MKP_EXIT_FAIL (logged).
+ * Pass a termination request on to the child, which decides how to
+ * end; the helper goes on waiting for it, so that a lock it holds is
+ * only released once the child is gone.
+ */
+static void
+forward(int sig)
+{
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+}
+
+/*
+ * Wait for pid.  The terminal's interrupts reach the child directly and
+ * are ignored here; SIGTERM and SIGHUP sent to this process are passed
+ * on to it.  Returns its exit status, 128 + the signal that ended it,
+ * or MKP_EXIT_FAIL (logged).
  */
 static int
 wait_child(pid_t pid, const char *name)
 {
-	struct sigaction	 ign, oint, oquit;
+	struct sigaction	 ign, fwd, oint, oquit, oterm, ohup;
 	int			 st, rc;
 
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
+	memset(&fwd, 0, sizeof(fwd));
+	fwd.sa_handler = forward;
+	child_pid = pid;
 	sigaction(SIGINT, &ign, &oint);
 	sigaction(SIGQUIT, &ign, &oquit);
+	sigaction(SIGTERM, &fwd, &oterm);
+	sigaction(SIGHUP, &fwd, &ohup);
 	while ((rc = waitpid(pid, &st, 0)) == -1 && errno == EINTR)
 		;
 	sigaction(SIGINT, &oint, NULL);
 	sigaction(SIGQUIT, &oquit, NULL);
+	sigaction(SIGTERM, &oterm, NULL);
+	sigaction(SIGHUP, &ohup, NULL);
+	child_pid = 0;
 	if (rc == -1) {
 		log_errno(name, "waitpid");
 		return MKP_EXIT_FAIL;

@@ -105,7 +105,8 @@ START_TEST(test_hand_written_forms_read_as_compose_reads_them)
 	parse_ok("# comment\n\nexport A=bare value  # note\n"
 	    "B='single $X \\n kept'\nC=\"esc \\t\\\\ \\q\"\n"
 	    "  D = spaced\nE=\nF=a#b\nA=again\nG=\"p$$w \\$x\"\n"
-	    "H=cost $$5 $\n", &env);
+	    "H=cost $$5 $\n"
+	    "I=\"oct \\0123 \\0 \\01x\"\n", &env);
 	ck_assert_str_eq(dotenv_get(&env, "A"), "again");
 	ck_assert_str_eq(dotenv_get(&env, "B"), "single $X \\n kept");
 	ck_assert_str_eq(dotenv_get(&env, "C"), "esc \t\\ \\q");
@@ -114,7 +115,8 @@ START_TEST(test_hand_written_forms_read_as_compose_reads_them)
 	ck_assert_str_eq(dotenv_get(&env, "F"), "a#b");
 	ck_assert_str_eq(dotenv_get(&env, "G"), "p$w $x");
 	ck_assert_str_eq(dotenv_get(&env, "H"), "cost $5 $");
-	ck_assert_ptr_null(dotenv_get(&env, "I"));
+	ck_assert_str_eq(dotenv_get(&env, "I"), "oct S \\0 \\01x");
+	ck_assert_ptr_null(dotenv_get(&env, "J"));
 	dotenv_free(&env);
 }
 END_TEST

@@ -698,6 +698,34 @@ START_TEST(test_token_never_appears_in_the_log_even_at_vv)
 }
 END_TEST
 
+START_TEST(test_secret_bodies_are_never_traced)
+{
+	static const char body[] = "{\"clientSecret\":\"not-yet-known\"}";
+	struct http_conf conf = conf_test();
+	struct http_req req = { .method = "POST", .body = body,
+	    .secret_bodies = 1 };
+	struct http_client *c;
+	struct http_resp r;
+	char *log;
+
+	req.url = url("/echo?key=sb");
+	c = http_new(&conf);
+	ck_assert_ptr_nonnull(c);
+	log_verbosity = 2;
+	log_capture();
+	ck_assert_int_eq(http_request(c, &req, &r), 0);
+	log = log_capture_end();
+	log_verbosity = 0;
+	http_free(c);
+	ck_assert_ptr_nonnull(strstr(r.body, "not-yet-known"));
+	ck_assert_ptr_nonnull(strstr(log, "request body: not shown"));
+	ck_assert_ptr_nonnull(strstr(log, "response body: not shown"));
+	ck_assert_ptr_null(strstr(log, "not-yet-known"));
+	free(log);
+	http_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_connection_reset_is_retried)
 {
 	struct http_conf conf = conf_test();
@@ -916,6 +944,7 @@ http_suite(void)
 	tcase_add_test(tc, test_token_the_caller_holds_is_sent_as_bearer);
 	tcase_add_test(tc, test_missing_token_fails_naming_its_source);
 	tcase_add_test(tc, test_token_never_appears_in_the_log_even_at_vv);
+	tcase_add_test(tc, test_secret_bodies_are_never_traced);
 	tcase_add_test(tc, test_connection_reset_is_retried);
 	tcase_add_test(tc, test_refused_connection_is_retried_then_fails);
 	tcase_add_test(tc, test_plain_http_is_refused);
