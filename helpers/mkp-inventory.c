@@ -1908,12 +1908,9 @@ static int
 write_stamp(const struct opts *o, const char *group, int changed)
 {
 	struct json_w	 w;
-	struct tm	 tm;
 	char		 when[32];
-	time_t		 now = time(NULL);
 
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	util_utc_now(when, sizeof(when));
 	if (jw_init(&w) == -1)
 		return -1;
 	jw_obj_open(&w);

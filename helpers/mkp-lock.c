@@ -109,13 +109,10 @@ static int
 record(int fd, const char *path, char **argv)
 {
 	char		 line[1024], stamp[32];
-	struct tm	 tm;
-	time_t		 now = time(NULL);
 	size_t		 len;
 	int		 i;
 
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	util_utc_now(stamp, sizeof(stamp));
 	len = (size_t)snprintf(line, sizeof(line), "%ld since %s:",
 	    (long)getpid(), stamp);
 	for (i = 0; argv[i] != NULL && len < sizeof(line) - 1; i++)

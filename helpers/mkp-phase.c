@@ -70,18 +70,6 @@ outcome(int status)
 }
 
 /*
- * Format the wall clock time t as RFC 3339 UTC into buf.
- */
-static void
-rfc3339(time_t t, char *buf, size_t bufsz)
-{
-	struct tm	tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/*
  * Append one event to the journal in a single write, so that lines of
  * runs on other hosts (other files) or of a crashed run never mix.
  * status < 0 marks a start.  Returns 0, or -1 (logged).
@@ -94,7 +82,7 @@ journal(const struct phase *ph, int status, int64_t ms)
 	size_t		 len;
 	int		 fd, rc = -1;
 
-	rfc3339(time(NULL), when, sizeof(when));
+	util_utc_now(when, sizeof(when));
 	if (jw_init(&w) == -1)
 		return -1;
 	jw_obj_open(&w);

@@ -778,9 +778,8 @@ write_stamp(const struct opts *o, const struct facts *f)
 {
 	struct json_w	 w;
 	char		 when[32];
-	time_t		 now = time(NULL);
 
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	util_utc_now(when, sizeof(when));
 	if (jw_init(&w) == -1)
 		return -1;
 	jw_obj_open(&w);

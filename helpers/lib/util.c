@@ -319,6 +319,21 @@ util_parse_duration(const char *s, int64_t *ms, const char **errstr)
 }
 
 /*
+ * Write the wall clock time as RFC 3339 in UTC ("2026-12-03T20:04:09Z")
+ * into buf: the one format of every stamp, journal line and lock.
+ */
+void
+util_utc_now(char *buf, size_t sz)
+{
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+
+	gmtime_r(&now, &tm);
+	if (strftime(buf, sz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && sz > 0)
+		*buf = '\0';
+}
+
+/*
  * Return milliseconds on CLOCK_MONOTONIC, which no clock adjustment
  * moves, so that deadlines hold across NTP steps.
  */

@@ -24,6 +24,7 @@ int	 util_parse_duration(const char *s, int64_t *ms,
 	    const char **errstr);
 
 int64_t	 util_now_ms(void);
+void	 util_utc_now(char *buf, size_t sz);
 void	 util_sleep_ms(int64_t ms);
 uint64_t util_random(void);
 

@@ -480,6 +480,24 @@ END_TEST
 /*
  * Collect the tests; each has a fresh directory.
  */
+START_TEST(test_utc_time_is_rfc3339_to_the_second)
+{
+	char	 buf[32], small[8];
+	int	 y, mo, d, h, mi, se;
+	char	 z;
+
+	util_utc_now(buf, sizeof(buf));
+	ck_assert_uint_eq(strlen(buf), 20);
+	ck_assert_int_eq(sscanf(buf, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo,
+	    &d, &h, &mi, &se, &z), 7);
+	ck_assert_int_ge(y, 2024);
+	ck_assert_int_eq(z, 'Z');
+	/* Too small a buffer gets an empty string, not half a time. */
+	util_utc_now(small, sizeof(small));
+	ck_assert_str_eq(small, "");
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -515,6 +533,7 @@ util_suite(void)
 	tcase_add_test(tc, test_sleep_goes_on_after_a_signal);
 	tcase_add_test(tc, test_clock_never_goes_back);
 	tcase_add_test(tc, test_random_sets_every_bit_and_repeats_nothing);
+	tcase_add_test(tc, test_utc_time_is_rfc3339_to_the_second);
 	suite_add_tcase(s, tc);
 	return s;
 }
