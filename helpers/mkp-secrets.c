@@ -130,6 +130,11 @@ check_tools(const struct opts *o)
 		} else
 			log_info(tools[i].name, "%s", tools[i].version);
 	}
+	if (o->bundle != NULL && access(o->bundle, R_OK) == -1) {
+		log_errno(o->bundle, "BOOTSTRAP_BUNDLE unreadable: give the "
+		    "age bundle of the bootstrap secrets, or leave it empty");
+		bad++;
+	}
 	return bad;
 }
 
@@ -665,7 +670,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 
 	while ((ch = getopt(argc, argv, "b:C:c:D:e:H:k:o:P:p:s:u:v")) != -1)
 		switch (ch) {
-		case 'b': o->bundle = optarg; break;
+		case 'b': o->bundle = *optarg ? optarg : NULL; break;
 		case 'C': o->creds = *optarg ? optarg : NULL; break;
 		case 'c': o->cafile = *optarg ? optarg : NULL; break;
 		case 'D': o->devices = optarg; break;

@@ -16,6 +16,7 @@ $(call stamp,secrets): $(HOST_DIR)/inputs/secrets | $(HOST_DIR)
 		-p $(INFISICAL_PROJECT_ID) -e $(INFISICAL_ENV) \
 		-P $(INFISICAL_PATH) -D $(DEVICES_SECRET) \
 		-c '$(CAFILE)' -C '$(INFISICAL_CREDENTIALS)' \
-		-k '$(SSH_KEY)' -o $(HOST_DIR)/secrets.env -s $@ \
+		-k '$(SSH_KEY)' -b '$(BOOTSTRAP_BUNDLE)' \
+		-o $(HOST_DIR)/secrets.env -s $@ \
 		$(REQUIRED_SECRETS)
 endif

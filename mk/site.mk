@@ -20,7 +20,7 @@ SETTINGS := INFISICAL_URL INFISICAL_PROJECT_ID INFISICAL_ENV \
 	DEVICES_SECRET CAFILE HETZNER_URL SERVER_TYPE SERVER_IMAGE \
 	SERVER_LOCATION SERVER_LABELS SSH_USER SSH_PORT SSH_KEY \
 	SERVER_ROLE DOMAIN_SUFFIX CLOUDFLARE_URL DNS_ZONE DNS_RECORDS \
-	SERVER_WAIT LOCK_WAIT INVENTORY
+	SERVER_WAIT LOCK_WAIT INVENTORY BOOTSTRAP_BUNDLE
 
 # Defaults a site may leave out; everything else must be set.
 INFISICAL_ENV ?= prod
@@ -55,7 +55,7 @@ DNS_ZONE ?= $(DOMAIN_SUFFIX)
 # A path in a site is relative to the top of the tree, wherever make
 # was started from.
 abs_path = $(if $(strip $(1)),$(if $(filter /%,$(1)),$(1),$(TOP)/$(1)))
-$(foreach v,INVENTORY CAFILE SSH_KEY INFISICAL_CREDENTIALS,\
+$(foreach v,INVENTORY CAFILE SSH_KEY INFISICAL_CREDENTIALS BOOTSTRAP_BUNDLE,\
 	$(eval $(v) := $(call abs_path,$(strip $($(v))))))
 
 # need VAR HOWTO: VAR must not be empty.

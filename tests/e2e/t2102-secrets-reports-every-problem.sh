@@ -105,4 +105,15 @@ test_expect_success 'the identity never reaches a log or a state file' '
 	    $SANDBOX_RUN/state/b-7/secrets-verified.json
 '
 
+test_expect_success 'a bootstrap bundle needs age and a readable file' '
+	mkp secrets HOST=b-8 BOOTSTRAP_BUNDLE=$TEST_DIR/none.age \
+	    >out 2>&1; test $? -ne 0 &&
+	test_grep "none.age: BOOTSTRAP_BUNDLE unreadable" out &&
+	printf "age-encrypted\n" >bundle.age &&
+	mkp secrets HOST=b-8 BOOTSTRAP_BUNDLE=$TEST_DIR/bundle.age \
+	    >out 2>&1 &&
+	jq -e ".tools.age | test(\"v?[0-9]\")" \
+	    $SANDBOX_RUN/state/b-8/secrets-verified.json
+'
+
 test_done
