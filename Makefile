@@ -5,6 +5,7 @@
 #   mk/build.mk   the helpers, their library, install and uninstall
 #   mk/deps.mk    the Debian packages mkprov needs, installed on demand
 #   mk/check.mk   unit and end-to-end tests
+#   mk/bench.mk   make bench: speed and memory, reported in README.md
 #   mk/pipeline.mk  the runbook's phases as stamp files, the lock
 #   mk/site.mk    the site's settings, checked as they are read
 #   mk/sandbox.mk the sandbox world: local fakes and hosts
@@ -24,6 +25,7 @@ include $(TOP)/mk/config.mk
 include $(TOP)/mk/deps.mk
 include $(TOP)/mk/build.mk
 include $(TOP)/mk/check.mk
+include $(TOP)/mk/bench.mk
 include $(TOP)/mk/pipeline.mk
 include $(TOP)/mk/site.mk
 include $(TOP)/mk/sandbox.mk

@@ -121,6 +121,10 @@ parse_runs(char **keys, char **vals, size_t n, int reps,
 	free(v);
 }
 
+/*
+ * Write, then parse, then parse a tenth.  Returns 0, 1 when the
+ * round trip failed, 3 for a usage error.
+ */
 int
 main(int argc, char *argv[])
 {

@@ -133,6 +133,10 @@ usage(void)
 	exit(3);
 }
 
+/*
+ * Warm the client up, then run the mode REPS times.  Returns 0, 1
+ * when a request failed, 3 for a usage error.
+ */
 int
 main(int argc, char *argv[])
 {
@@ -149,7 +153,7 @@ main(int argc, char *argv[])
 	if (strcmp(argv[3], "seq") != 0 && strcmp(argv[3], "many") != 0)
 		usage();
 	many = strcmp(argv[3], "many") == 0;
-	if ((!many && argc > 6))
+	if (!many && argc > 6)
 		usage();
 	if (argc > 4)
 		n = bench_num(argv[4], 1, 10000000, "REQUESTS");

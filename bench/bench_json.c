@@ -548,6 +548,10 @@ usage(void)
 	exit(3);
 }
 
+/*
+ * Run the command named by argv[1].  Returns its exit status: 0, 1
+ * when the library failed, 3 for a usage error.
+ */
 int
 main(int argc, char *argv[])
 {

@@ -97,6 +97,9 @@ measure(long lines, int reps, int n, int with_secret)
 	free(v);
 }
 
+/*
+ * Measure the four cases.  Returns 0, or 3 for a usage error.
+ */
 int
 main(int argc, char *argv[])
 {

@@ -211,6 +211,10 @@ measure(const char *mode, long count, int reps)
 	return 0;
 }
 
+/*
+ * Read the arguments and measure the mode.  Returns 0, 1 when a
+ * connection or command failed, 3 for a usage error.
+ */
 int
 main(int argc, char *argv[])
 {

@@ -21,6 +21,9 @@
 
 #include "bench.h"
 
+/*
+ * Run and time argv[2...].  Returns its exit status (see above).
+ */
 int
 main(int argc, char *argv[])
 {

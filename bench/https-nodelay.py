@@ -29,6 +29,7 @@ def load(path):
 
 
 def main():
+    """Run the fixture's main() with the wrapped server class."""
     if len(sys.argv) < 2:
         sys.stderr.write("usage: https-nodelay.py FIXTURE [OPTIONS]\n")
         return 3
@@ -36,6 +37,8 @@ def main():
     del sys.argv[1]
 
     class Server(mod.Server):
+        """The fixture's server, with TCP_NODELAY and accept lines."""
+
         def get_request(self):
             sock, addr = super().get_request()
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

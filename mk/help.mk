@@ -6,6 +6,7 @@ mkprov: a production runbook turned into make targets
 Getting started:
   make demo            run the whole runbook in the local sandbox
   make check           build everything and run all tests
+  make bench           measure speed and memory (B=pattern: some)
 
 The runbook, on one host (HOST=name, FROM=the server it replaces):
   make provision       run every automated phase that is not done

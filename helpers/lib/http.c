@@ -34,6 +34,7 @@
 
 #define HTTP_USER_AGENT	"mkprov/0.1"
 #define TOKEN_MAX	4096	/* longer than any API token */
+#define KEEP_CONNS	64	/* connections kept between requests */
 #define HDRS_MAX	256	/* headers kept per response */
 #define POLL_MAX_MS	1000
 
@@ -367,6 +368,12 @@ http_new(const struct http_conf *conf)
 		log_err("libcurl", "cannot make a multi handle");
 		goto fail;
 	}
+	/*
+	 * Keep the connections of a whole batch for the next one: by
+	 * default the cache shrinks with the transfers still running, so
+	 * most of a batch's connections were closed as it drained.
+	 */
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)KEEP_CONNS);
 	return c;
 fail:
 	http_free(c);

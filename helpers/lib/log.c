@@ -299,9 +299,11 @@ escape(const unsigned char *in, size_t len, size_t max, char *out,
 		case '\r': elen = (size_t)sprintf(e, "\\r"); break;
 		case '\\': elen = (size_t)sprintf(e, "\\\\"); break;
 		default:
-			if (in[i] >= 0x20 && in[i] < 0x7f)
-				elen = (size_t)sprintf(e, "%c", in[i]);
-			else
+			if (in[i] >= 0x20 && in[i] < 0x7f) {
+				e[0] = (char)in[i];	/* the common case */
+				e[1] = '\0';
+				elen = 1;
+			} else
 				elen = (size_t)sprintf(e, "\\x%02x", in[i]);
 		}
 		if (max > 0 && n + elen > max) {

@@ -31,17 +31,21 @@ PYTHON = "/usr/bin/python3"
 
 
 class Shared:
-    """Tests every fake must pass; a subclass says how to probe it.
+    """Tests every fake must pass; shared_case says how to probe one.
 
-    probe is a cheap GET that succeeds; error_code(body) pulls the
-    API's error code out of its envelope.
+    probe is a cheap GET that succeeds; a fault answers with
+    fault_code, which the API's error envelope keeps at error_path.
     """
 
     probe = None
     fault_code = None
+    error_path = ()
 
     def error_code(self, body):
-        raise NotImplementedError
+        """The error code in an error envelope of the fake's API."""
+        for key in self.error_path:
+            body = body[key]
+        return body
 
     def test_whoami(self):
         """whoami names the fake and the port file holds its port"""
@@ -155,38 +159,23 @@ class Shared:
         self.assertGreater(budget["limit"], 0)
 
 
-class Hetzner(Shared, testing.FakeCase):
-    fake_class = hetzner.HetznerFake
-    token = "t1004"
-    config = {"token": "t1004"}
-    tap_suffix = " (hetzner)"
-    probe = "/v1/locations"
-    fault_code = "unavailable"
-
-    def error_code(self, body):
-        return body["error"]["code"]
-
-
-class Cloudflare(Shared, testing.FakeCase):
-    fake_class = cloudflare.CloudflareFake
-    token = "t1004"
-    config = {"token": "t1004"}
-    tap_suffix = " (cloudflare)"
-    probe = "/client/v4/zones"
-    fault_code = 10042
-
-    def error_code(self, body):
-        return body["errors"][0]["code"]
+def shared_case(fake_class, probe, fault_code, error_path, token=None):
+    """The Shared tests for one fake, as a test class whose titles end
+    in the fake's name.  token, if any, is the API token the fake is
+    configured with and the client sends."""
+    return type(fake_class.name.capitalize(), (Shared, testing.FakeCase), {
+        "__module__": __name__, "fake_class": fake_class,
+        "token": token, "config": {"token": token} if token else {},
+        "tap_suffix": " (%s)" % fake_class.name, "probe": probe,
+        "fault_code": fault_code, "error_path": error_path})
 
 
-class Infisical(Shared, testing.FakeCase):
-    fake_class = infisical.InfisicalFake
-    tap_suffix = " (infisical)"
-    probe = "/api/status"
-    fault_code = "ServiceUnavailable"
-
-    def error_code(self, body):
-        return body["error"]
+Hetzner = shared_case(hetzner.HetznerFake, "/v1/locations", "unavailable",
+                      ("error", "code"), token="t1004")
+Cloudflare = shared_case(cloudflare.CloudflareFake, "/client/v4/zones",
+                         10042, ("errors", 0, "code"), token="t1004")
+Infisical = shared_case(infisical.InfisicalFake, "/api/status",
+                        "ServiceUnavailable", ("error",))
 
 
 class Standalone(unittest.TestCase):

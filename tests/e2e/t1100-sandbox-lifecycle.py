@@ -9,17 +9,12 @@ with a developer's sandbox or another test, and always brings it
 down at the end, even when a test fails.
 """
 
-import ctypes
 import http.client
 import json
 import os
-import re
-import shutil
-import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -29,36 +24,19 @@ sys.path.insert(0, os.path.join(TOP, "tests", "sandbox"))
 sys.dont_write_bytecode = True
 
 import taptest  # noqa: E402
+from boxtest import (CTL, Box, alive, become_subreaper,  # noqa: E402
+                     https_json, port_open, reap, ssh_argv)
 
-CTL = os.path.join(TOP, "tests", "sandbox", "sandboxctl")
 CONFIG = {"ssh_port": 2322, "first_host": 30, "last_host": 39,
           "vpn_host": 29}
 FAKES = ("hetzner", "cloudflare", "infisical")
 VHOSTS = ("secrets", "git", "media", "cdn", "notes", "docs")
 
 
-def ctl(box, *words):
-    """Run sandboxctl on the test's sandbox: (status, stdout+stderr)."""
-    r = subprocess.run([CTL, "--rundir", box.run, "--config", box.config]
-                       + list(words), stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=120)
-    return r.returncode, r.stdout.decode()
-
-
 def read_json(path):
     """A JSON file of the run directory."""
     with open(path) as f:
         return json.load(f)
-
-
-def alive(pid):
-    """True unless pid is gone or a zombie (nobody reaps here)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rpartition(")")[2].split()[0] not in "ZX"
-    except OSError:
-        return False
 
 
 def ticks(pid):
@@ -89,76 +67,15 @@ def survivors(run):
     return left
 
 
-def port_open(addr, port):
-    """True if something accepts connections on addr:port."""
-    try:
-        socket.create_connection((addr, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-def become_subreaper():
-    """The supervisor outlives sandboxctl; make it our orphan to reap."""
-    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
-
-
-def reap(pid):
-    """Reap the supervisor if it became our child; ignore otherwise."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-
-
-class Box:
-    """The test's sandbox: a run directory and a config override."""
-
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="mkp-t1100.")
-        os.chmod(self.tmp, 0o711)
-        self.run = os.path.join(self.tmp, "run")
-        self.config = os.path.join(self.tmp, "config.json")
-        with open(self.config, "w") as f:
-            json.dump(CONFIG, f)
-
-    def env(self):
-        """The exports of `sandboxctl env`, as a dict."""
-        code, out = ctl(self, "env")
-        assert code == 0, out
-        pairs = re.findall(r"^export (\w+)='(.*)'$", out, re.M)
-        return dict(pairs)
-
-    def close(self):
-        """Down (whatever state we are in), then remove the files."""
-        pid = self.supervisor_pid()
-        ctl(self, "down")
-        if pid:
-            reap(pid)
-        if os.environ.get("MKP_KEEP") != "1":
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def supervisor_pid(self):
-        """The running supervisor's pid, or None."""
-        try:
-            with open(os.path.join(self.run, "supervisor.pid")) as f:
-                return int(f.read())
-        except (OSError, ValueError):
-            return None
-
-
-def https_json(ca, url, token=None, method="GET", body=None):
-    """One HTTPS request trusting only the sandbox CA: (status, JSON)."""
-    argv = ["curl", "-sS", "--noproxy", "*", "--cacert", ca, "-X", method,
-            "-o", "-", "-w", "\n%{http_code}", url]
-    if token:
-        argv += ["-H", "Authorization: Bearer " + token]
-    if body is not None:
-        argv += ["-H", "Content-Type: application/json", "--data-binary",
-                 json.dumps(body)]
-    r = subprocess.run(argv, stdout=subprocess.PIPE, timeout=30)
-    text, _, status = r.stdout.decode().rpartition("\n")
-    return int(status or 0), json.loads(text) if text.strip() else None
+def on_bruno(env, command, timeout):
+    """Run command on the previous server over real ssh with the
+    operator's key, its host key pinned: the finished process, its
+    stdout and stderr together."""
+    argv = ssh_argv(env["MKP_SSH_KEY"], env["MKP_SSH_PORT"],
+                    env["MKP_SSH_KNOWN_HOSTS"], "root@127.0.0.30", command)
+    return subprocess.run(argv, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=timeout)
 
 
 class SandboxLifecycle(unittest.TestCase):
@@ -167,7 +84,7 @@ class SandboxLifecycle(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         become_subreaper()
-        cls.box = Box()
+        cls.box = Box("t1100", CONFIG)
 
     @classmethod
     def tearDownClass(cls):
@@ -176,7 +93,7 @@ class SandboxLifecycle(unittest.TestCase):
     def test_up_starts_and_reports_its_time(self):
         """sandboxctl up starts the sandbox and says how long it took"""
         t0 = time.time()
-        code, out = ctl(self.box, "up")
+        code, out = self.box.ctl("up")
         self.assertEqual(code, 0, out)
         self.assertRegex(out, r"sandbox up in [0-9.]+ s")
         print("# up took %.2f s" % (time.time() - t0))
@@ -187,7 +104,7 @@ class SandboxLifecycle(unittest.TestCase):
 
     def test_second_up_refuses(self):
         """a second up refuses while a supervisor owns the run dir"""
-        code, out = ctl(self.box, "up")
+        code, out = self.box.ctl("up")
         self.assertEqual(code, 1, out)
         self.assertIn("already running (pid %d)"
                       % self.box.supervisor_pid(), out)
@@ -236,7 +153,7 @@ class SandboxLifecycle(unittest.TestCase):
 
     def test_ca_is_required(self):
         """a client that does not trust the sandbox CA is refused"""
-        env = self.box.env()
+        env = self.box.read_env()
         r = subprocess.run(["curl", "-sS", "--noproxy", "*", "--cacert",
                             "/etc/ssl/certs/ca-certificates.crt",
                             env["MKP_HETZNER_URL"] + "/servers"],
@@ -246,7 +163,7 @@ class SandboxLifecycle(unittest.TestCase):
 
     def test_status_up(self):
         """status exits 0 and names every fake and the previous server"""
-        code, out = ctl(self.box, "status")
+        code, out = self.box.ctl("status")
         self.assertEqual(code, 0, out)
         for name in FAKES:
             self.assertRegex(out, r"fake %s +https://127\.0\.0\.1:\d+"
@@ -256,7 +173,7 @@ class SandboxLifecycle(unittest.TestCase):
 
     def test_previous_server_and_dns(self):
         """bruno exists once, with the six runbook records on its IP"""
-        env = self.box.env()
+        env = self.box.read_env()
         ca = env["MKP_CAFILE"]
         status, body = https_json(ca, env["MKP_HETZNER_URL"] + "/servers",
                                   env["HCLOUD_TOKEN"])
@@ -280,7 +197,7 @@ class SandboxLifecycle(unittest.TestCase):
 
     def test_infisical_secrets(self):
         """the machine identity reads every secret the runbook requires"""
-        env = self.box.env()
+        env = self.box.read_env()
         ca, url = env["MKP_CAFILE"], env["INFISICAL_API_URL"]
         _, login = https_json(ca, url + "/v1/auth/universal-auth/login",
                               method="POST", body={
@@ -312,15 +229,8 @@ class SandboxLifecycle(unittest.TestCase):
 
     def test_ssh_to_previous_server(self):
         """the operator's key reaches bruno with its pinned host key"""
-        env = self.box.env()
-        r = subprocess.run(
-            ["ssh", "-i", env["MKP_SSH_KEY"], "-p", env["MKP_SSH_PORT"],
-             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-             "-o", "UserKnownHostsFile=" + env["MKP_SSH_KNOWN_HOSTS"],
-             "-o", "ControlMaster=no", "-o", "IdentitiesOnly=yes",
-             "root@127.0.0.30", "cloud-init status"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, timeout=30)
+        env = self.box.read_env()
+        r = on_bruno(env, "cloud-init status", 30)
         self.assertEqual(r.returncode, 0, r.stdout.decode())
         self.assertEqual(r.stdout.decode(), "status: done\n")
 
@@ -330,18 +240,11 @@ class SandboxLifecycle(unittest.TestCase):
                                 "supervisor.log")).read()
         if "services skipped" in log:
             self.skipTest("the docker stand-in or the seed is missing")
-        env = self.box.env()
-        r = subprocess.run(
-            ["ssh", "-i", env["MKP_SSH_KEY"], "-p", env["MKP_SSH_PORT"],
-             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-             "-o", "UserKnownHostsFile=" + env["MKP_SSH_KNOWN_HOSTS"],
-             "-o", "ControlMaster=no", "-o", "IdentitiesOnly=yes",
-             "root@127.0.0.30",
-             "docker ps --format '{{.Names}}' | sort | tr '\\n' ' ' &&"
-             " docker exec infisical-postgres psql -U infisical"
-             " -d infisical -tAc 'select count(*) > 0 from users'"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, timeout=60)
+        env = self.box.read_env()
+        r = on_bruno(env, "docker ps --format '{{.Names}}' | sort |"
+                     " tr '\\n' ' ' && docker exec infisical-postgres"
+                     " psql -U infisical -d infisical"
+                     " -tAc 'select count(*) > 0 from users'", 60)
         out = r.stdout.decode()
         self.assertEqual(r.returncode, 0, out)
         for name in ("traefik", "infisical", "infisical-postgres",
@@ -355,7 +258,7 @@ class SandboxLifecycle(unittest.TestCase):
         pid = self.box.supervisor_pid()
         ports = [p["port"] for p in
                  read_json(os.path.join(run, "ports.json")).values()]
-        code, out = ctl(self.box, "down")
+        code, out = self.box.ctl("down")
         self.assertEqual(code, 0, out)
         self.assertRegex(out, r"sandbox down in [0-9.]+ s")
         reap(pid)
@@ -370,19 +273,19 @@ class SandboxLifecycle(unittest.TestCase):
 
     def test_down_again_is_a_no_op(self):
         """down with nothing running says so and succeeds"""
-        code, out = ctl(self.box, "down")
+        code, out = self.box.ctl("down")
         self.assertEqual(code, 0, out)
         self.assertIn("no sandbox is running", out)
-        code, out = ctl(self.box, "status")
+        code, out = self.box.ctl("status")
         self.assertEqual(code, 1, out)
 
     def test_up_again_starts_clean(self):
         """up again makes a new CA and bruno exists exactly once"""
-        code, out = ctl(self.box, "up")
+        code, out = self.box.ctl("up")
         self.assertEqual(code, 0, out)
         ca = open(os.path.join(self.box.run, "tls", "ca.pem")).read()
         self.assertNotEqual(ca, self.first_ca)
-        env = self.box.env()
+        env = self.box.read_env()
         _, body = https_json(env["MKP_CAFILE"], env["MKP_HETZNER_URL"]
                              + "/servers?name=bruno", env["HCLOUD_TOKEN"])
         self.assertEqual(len(body["servers"]), 1)
@@ -392,7 +295,7 @@ class SandboxLifecycle(unittest.TestCase):
     def test_second_down_leaves_nothing(self):
         """down after the second up leaves nothing either"""
         pid = self.box.supervisor_pid()
-        code, out = ctl(self.box, "down")
+        code, out = self.box.ctl("down")
         self.assertEqual(code, 0, out)
         reap(pid)
         self.assertEqual(survivors(self.box.run), [])

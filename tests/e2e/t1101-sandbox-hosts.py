@@ -12,16 +12,11 @@ The sandbox here has its own run directory, ssh port and addresses
 (127.0.0.50..59) and is always brought down at the end.
 """
 
-import ctypes
 import json
 import os
-import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
 TOP = os.environ.get("MKP_TOP") or os.path.dirname(os.path.dirname(
@@ -30,23 +25,15 @@ sys.path.insert(0, os.path.join(TOP, "tests", "sandbox"))
 sys.dont_write_bytecode = True
 
 import taptest  # noqa: E402
+from boxtest import (Box, alive, become_subreaper,  # noqa: E402
+                     port_open, ssh_argv, wait_for)
 
-CTL = os.path.join(TOP, "tests", "sandbox", "sandboxctl")
 PORT = 2522
 CONFIG = {"ssh_port": PORT, "first_host": 50, "last_host": 59,
           "vpn_host": 49, "cloud_init_seconds": 4,
           "fakes": {"hetzner": {"action_seconds": 0.5}}}
 EXAMPLE = os.path.join(os.path.dirname(TOP), "shared", "api-reference",
                        "cloud-init-status-format-json.example.json")
-
-
-def ctl(box, *words):
-    """Run sandboxctl on the test's sandbox: (status, output)."""
-    r = subprocess.run([CTL, "--rundir", box.run, "--config", box.config]
-                       + list(words), stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=120)
-    return r.returncode, r.stdout.decode()
 
 
 def keygen(path, comment):
@@ -57,69 +44,9 @@ def keygen(path, comment):
         return f.read().strip()
 
 
-def alive(pid):
-    """True unless pid is gone or a zombie (nobody reaps here)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rpartition(")")[2].split()[0] not in "ZX"
-    except OSError:
-        return False
-
-
-def port_open(addr, port):
-    """True if something accepts connections on addr:port."""
-    try:
-        socket.create_connection((addr, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-def wait_for(predicate, timeout, step=0.05):
-    """Poll until predicate() is true; its last value."""
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value or time.time() > deadline:
-            return value
-        time.sleep(step)
-
-
-class Box:
-    """The test's sandbox, its API credentials and its keys."""
-
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="mkp-t1101.")
-        os.chmod(self.tmp, 0o711)
-        self.run = os.path.join(self.tmp, "run")
-        self.config = os.path.join(self.tmp, "config.json")
-        with open(self.config, "w") as f:
-            json.dump(CONFIG, f)
-        self.pid = None
-
-    def up(self):
-        """Start the sandbox and read its exports."""
-        code, out = ctl(self, "up")
-        if code != 0:
-            raise RuntimeError("sandboxctl up: " + out)
-        with open(os.path.join(self.run, "supervisor.pid")) as f:
-            self.pid = int(f.read())
-        code, out = ctl(self, "env")
-        self.env = dict(re.findall(r"^export (\w+)='(.*)'$", out, re.M))
-
-    def api(self, method, path, body=None):
-        """One Hetzner API call with curl: (status, JSON body)."""
-        argv = ["curl", "-sS", "--noproxy", "*", "--cacert",
-                self.env["MKP_CAFILE"], "-X", method, "-w",
-                "\n%{http_code}", "-H", "Authorization: Bearer "
-                + self.env["HCLOUD_TOKEN"],
-                self.env["MKP_HETZNER_URL"] + path]
-        if body is not None:
-            argv += ["-H", "Content-Type: application/json",
-                     "--data-binary", json.dumps(body)]
-        r = subprocess.run(argv, stdout=subprocess.PIPE, timeout=30)
-        text, _, status = r.stdout.decode().rpartition("\n")
-        return int(status or 0), json.loads(text) if text.strip() else None
+class HostsBox(Box):
+    """The test's sandbox, and the supervisor's control socket, through
+    which a test drives the processes of a host as its stand-ins do."""
 
     def control(self, req):
         """One request on the supervisor's control socket."""
@@ -127,36 +54,15 @@ class Box:
             s.settimeout(30)
             s.connect(os.path.join(self.run, "control.sock"))
             s.sendall((json.dumps(req) + "\n").encode())
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        return json.loads(data)
-
-    def close(self):
-        """Down, reap the supervisor if it is ours, remove the files."""
-        code, out = ctl(self, "down")
-        if self.pid:
-            try:
-                os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-        if os.environ.get("MKP_KEEP") != "1":
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        return code, out
+            with s.makefile("rb") as reply:
+                return json.loads(reply.readline())
 
 
-def ssh(box, ip, key, known_hosts, command, user="root"):
+def ssh(ip, key, known_hosts, command, user="root"):
     """Real ssh, non-interactive, pinned: (status, stdout, stderr)."""
     r = subprocess.run(
-        ["ssh", "-i", key, "-p", str(PORT), "-o", "BatchMode=yes",
-         "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
-         "-o", "UserKnownHostsFile=" + known_hosts,
-         "-o", "GlobalKnownHostsFile=/dev/null",
-         "-o", "ControlMaster=no", "-o", "ConnectTimeout=10",
-         "%s@%s" % (user, ip), command],
+        ssh_argv(key, PORT, known_hosts, "%s@%s" % (user, ip), command,
+                 "ConnectTimeout=10"),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, timeout=60)
     return r.returncode, r.stdout.decode(), r.stderr.decode()
@@ -174,8 +80,8 @@ class SandboxHosts(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # reap our supervisor
-        cls.box = Box()
+        become_subreaper()
+        cls.box = HostsBox("t1101", CONFIG)
         keys = os.path.join(cls.box.tmp, "keys")
         os.mkdir(keys, 0o700)
         cls.hostkey = os.path.join(keys, "host")
@@ -192,22 +98,26 @@ class SandboxHosts(unittest.TestCase):
     def tearDownClass(cls):
         cls.box.close()
 
-    def pinned(self, public):
-        """A known_hosts file that pins public for the new host."""
-        path = os.path.join(self.box.tmp, "known_hosts")
+    def pinned(self, public, ip=None, name="known_hosts"):
+        """A known_hosts file that pins public (a host's public key
+        line) for ip, by default the new host's."""
+        path = os.path.join(self.box.tmp, name)
         with open(path, "w") as f:
-            f.write("[%s]:%d %s\n" % (self.ip, PORT,
+            f.write("[%s]:%d %s\n" % (ip or self.ip, PORT,
                                       " ".join(public.split()[:2])))
         return path
 
+    def on_host(self, command):
+        """Run command on the new host with the requested device key
+        and the seeded host key pinned: (status, stdout, stderr)."""
+        return ssh(self.ip, self.device, self.pinned(self.hostpub), command)
+
     def test_create_server(self):
         """POST /servers gives 201, initializing, a fresh 127.0.0.N"""
-        status, body = self.box.api("POST", "/servers", {
-            "name": "app-1", "server_type": "cpx32",
-            "image": "ubuntu-24.04", "location": "nbg1",
-            "ssh_keys": ["macbookpro"], "labels": {"role": "production"},
-            "user_data": cloud_config(open(self.hostkey).read(),
-                                      self.hostpub)})
+        status, body = self.box.create_server(
+            "app-1", "macbookpro", labels={"role": "production"},
+            user_data=cloud_config(open(self.hostkey).read(),
+                                   self.hostpub))
         self.assertEqual(status, 201, body)
         self.assertEqual(body["server"]["status"], "initializing")
         self.assertIsNone(body["root_password"])
@@ -219,9 +129,7 @@ class SandboxHosts(unittest.TestCase):
 
     def test_cloud_init_wait(self):
         """cloud-init status --wait prints dots, then status: done"""
-        code, out, err = ssh(self.box, self.ip, self.device,
-                             self.pinned(self.hostpub),
-                             "cloud-init status --wait")
+        code, out, err = self.on_host("cloud-init status --wait")
         self.assertEqual(code, 0, err)
         self.assertRegex(out, r"^\.+status: done\n$")
 
@@ -237,19 +145,19 @@ class SandboxHosts(unittest.TestCase):
     def test_only_the_requested_key_logs_in(self):
         """the requested device key logs in; any other key is refused"""
         pins = self.pinned(self.hostpub)
-        code, out, err = ssh(self.box, self.ip, self.device, pins,
+        code, out, err = ssh(self.ip, self.device, pins,
                              "echo in as $(id -un) on $MKP_SANDBOX_HOST")
         self.assertEqual(code, 0, err)
         self.assertEqual(out, "in as root on app-1\n")
         for key in (self.other_device, self.stranger):
-            code, out, err = ssh(self.box, self.ip, key, pins, "true")
+            code, out, err = ssh(self.ip, key, pins, "true")
             self.assertEqual(code, 255, key)
             self.assertIn("Permission denied", err)
 
     def test_wrong_pin_is_refused(self):
         """ssh refuses the host when another host key is pinned"""
         pins = self.pinned(open(self.stranger + ".pub").read())
-        code, out, err = ssh(self.box, self.ip, self.device, pins, "true")
+        code, out, err = ssh(self.ip, self.device, pins, "true")
         self.assertEqual(code, 255)
         self.assertIn("Host key verification failed", err)
 
@@ -259,9 +167,7 @@ class SandboxHosts(unittest.TestCase):
             self.skipTest("%s: not found" % EXAMPLE)
         with open(EXAMPLE) as f:
             example = json.load(f)
-        code, out, err = ssh(self.box, self.ip, self.device,
-                             self.pinned(self.hostpub),
-                             "cloud-init status --format json")
+        code, out, err = self.on_host("cloud-init status --format json")
         self.assertEqual(code, 0, err)
         got = json.loads(out)
         self.assertEqual(sorted(got), sorted(example))
@@ -274,9 +180,7 @@ class SandboxHosts(unittest.TestCase):
 
     def test_cloud_init_long(self):
         """--long prints the fields of cloud-init 24.4 in its order"""
-        code, out, err = ssh(self.box, self.ip, self.device,
-                             self.pinned(self.hostpub),
-                             "cloud-init status --long")
+        code, out, err = self.on_host("cloud-init status --long")
         self.assertEqual(code, 0, err)
         fields = [line.split(":")[0] for line in out.splitlines()]
         self.assertEqual(fields, ["status", "extended_status",
@@ -286,25 +190,21 @@ class SandboxHosts(unittest.TestCase):
 
     def test_cloud_init_faults(self):
         """degraded exits 2 with status: done; error exits 1"""
-        pins = self.pinned(self.hostpub)
         for outcome, want, line, ext in (
                 ("degraded", 2, "status: done", "degraded done"),
                 ("error", 1, "status: error", "error - done"),
                 ("done", 0, "status: done", "done")):
-            code, out = ctl(self.box, "fault", "cloud-init", "app-1",
-                            outcome)
+            code, out = self.box.ctl("fault", "cloud-init", "app-1",
+                                     outcome)
             self.assertEqual(code, 0, out)
-            code, out, err = ssh(self.box, self.ip, self.device, pins,
-                                 "cloud-init status --long")
+            code, out, err = self.on_host("cloud-init status --long")
             self.assertEqual(code, want, out + err)
             self.assertEqual(out.splitlines()[0], line)
             self.assertIn("extended_status: %s\n" % ext, out)
 
     def test_cloud_init_version(self):
         """cloud-init --version answers like Ubuntu 24.04's 24.4.1"""
-        code, out, err = ssh(self.box, self.ip, self.device,
-                             self.pinned(self.hostpub),
-                             "cloud-init --version")
+        code, out, err = self.on_host("cloud-init --version")
         self.assertEqual(code, 0, err)
         self.assertRegex(out, r"^/usr/bin/cloud-init 24\.4\.1-\S+\n$")
 
@@ -351,10 +251,7 @@ class SandboxHosts(unittest.TestCase):
 
     def test_address_not_reused(self):
         """the next server gets a new address, not the deleted one's"""
-        status, body = self.box.api("POST", "/servers", {
-            "name": "app-1", "server_type": "cpx32",
-            "image": "ubuntu-24.04", "location": "nbg1",
-            "ssh_keys": ["macbookpro"]})
+        status, body = self.box.create_server("app-1", "macbookpro")
         self.assertEqual(status, 201, body)
         ip = body["server"]["public_net"]["ipv4"]["ip"]
         self.assertEqual(ip, "127.0.0.52")
@@ -362,21 +259,17 @@ class SandboxHosts(unittest.TestCase):
 
     def test_bad_cloud_config(self):
         """bad cloud-config YAML boots anyway; cloud-init ends degraded"""
-        status, body = self.box.api("POST", "/servers", {
-            "name": "app-2", "server_type": "cpx32",
-            "image": "ubuntu-24.04", "location": "nbg1",
-            "ssh_keys": ["macbookpro"],
-            "user_data": "#cloud-config\nssh_keys: [unclosed\n"})
+        status, body = self.box.create_server(
+            "app-2", "macbookpro",
+            user_data="#cloud-config\nssh_keys: [unclosed\n")
         self.assertEqual(status, 201, body)
         ip = body["server"]["public_net"]["ipv4"]["ip"]
         pub = os.path.join(self.box.run, "hosts", "app-2", "fs", "etc",
                            "ssh", "ssh_host_ed25519_key.pub")
         self.assertTrue(wait_for(lambda: port_open(ip, PORT), 10))
-        known = os.path.join(self.box.tmp, "known_hosts_app2")
-        with open(pub) as f, open(known, "w") as g:
-            g.write("[%s]:%d %s\n" % (ip, PORT,
-                                      " ".join(f.read().split()[:2])))
-        code, out, err = ssh(self.box, ip, self.device, known,
+        with open(pub) as f:
+            known = self.pinned(f.read(), ip, "known_hosts_app2")
+        code, out, err = ssh(ip, self.device, known,
                              "cloud-init status --wait --long")
         self.assertEqual(code, 2, out + err)
         self.assertRegex(out, r"^\.+status: done\n")

@@ -13,24 +13,19 @@ exit, the CLI's errors; down.  The sandbox is always brought down.
 
 import json
 import os
-import re
-import shutil
-import socket
-import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
-import urllib.request
 
 TOP = os.environ.get("MKP_TOP") or os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "tests", "sandbox"))
+sys.dont_write_bytecode = True
 
 import taptest  # noqa: E402
+from boxtest import Box, curl, port_open, ssh_argv, wait_for  # noqa: E402
 
-CTL = os.path.join(TOP, "tests", "sandbox", "sandboxctl")
 CONFIG = {"ssh_port": 2422, "first_host": 40, "last_host": 49,
           "vpn_host": 39}
 SERVER = "t1200-app"
@@ -104,44 +99,6 @@ EXPECTED_ENV = {
 }
 
 
-def ctl(box, *words):
-    """sandboxctl on the test's sandbox: (status, output)."""
-    r = subprocess.run([CTL, "--rundir", box.run, "--config", box.config]
-                       + list(words), stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=120)
-    return r.returncode, r.stdout.decode()
-
-
-class Box:
-    """The test's own sandbox: a run directory and a config override.
-    The directory is searchable by others: PostgreSQL clusters run as
-    the postgres user inside it."""
-
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="mkp-t1200.")
-        os.chmod(self.tmp, 0o711)
-        self.run = os.path.join(self.tmp, "run")
-        self.config = os.path.join(self.tmp, "config.json")
-        with open(self.config, "w") as f:
-            json.dump(CONFIG, f)
-        self.env = {}
-
-    def up(self):
-        """Start the sandbox and read its environment exports."""
-        code, out = ctl(self, "up")
-        if code != 0:
-            raise AssertionError(out)
-        code, out = ctl(self, "env")
-        self.env = dict(re.findall(r"^export (\w+)='(.*)'$", out, re.M))
-
-    def close(self):
-        """Down, whatever state it is in; remove the files."""
-        ctl(self, "down")
-        if os.environ.get("MKP_KEEP") != "1":
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-
 class Result:
     """What a remote command did."""
 
@@ -157,35 +114,14 @@ class Result:
 
 
 def ssh(box, ip, command, stdin=b"", pinned=False):
-    """Run a command on a sandbox host over real ssh."""
-    known = ["-o", "UserKnownHostsFile=" + box.env["MKP_SSH_KNOWN_HOSTS"],
-             "-o", "StrictHostKeyChecking=yes"] if pinned else \
-        ["-o", "UserKnownHostsFile=/dev/null",
-         "-o", "StrictHostKeyChecking=no"]
-    argv = ["ssh", "-i", box.env["MKP_SSH_KEY"], "-p",
-            box.env["MKP_SSH_PORT"], "-o", "BatchMode=yes",
-            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ControlMaster=no",
-            "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR"] + known + \
-        ["root@" + ip, command]
+    """Run a command on a sandbox host over real ssh, with the host
+    key pinned or, for a new host whose key is not the subject here,
+    not checked."""
+    known = box.env["MKP_SSH_KNOWN_HOSTS"] if pinned else None
+    argv = ssh_argv(box.env["MKP_SSH_KEY"], box.env["MKP_SSH_PORT"], known,
+                    "root@" + ip, command, "LogLevel=ERROR")
     return Result(subprocess.run(argv, input=stdin, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, timeout=90))
-
-
-def create_server(box, name):
-    """POST /servers on the fake Hetzner API; the new server's IPv4."""
-    body = json.dumps({"name": name, "server_type": "cpx32",
-                       "image": "ubuntu-24.04", "location": "nbg1",
-                       "ssh_keys": ["macmini"]}).encode()
-    req = urllib.request.Request(
-        box.env["MKP_HETZNER_URL"] + "/servers", data=body, method="POST",
-        headers={"Authorization": "Bearer " + box.env["HCLOUD_TOKEN"],
-                 "Content-Type": "application/json"})
-    ctx = ssl.create_default_context(cafile=box.env["MKP_CAFILE"])
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        urllib.request.HTTPSHandler(context=ctx))
-    with opener.open(req, timeout=10) as resp:
-        return json.load(resp)["server"]["public_net"]["ipv4"]["ip"]
 
 
 def https(box, ip, vhost, path="/"):
@@ -193,23 +129,8 @@ def https(box, ip, vhost, path="/"):
     trusting only the sandbox CA."""
     name = "%s.%s" % (vhost, box.env["MKP_SANDBOX_DOMAIN"])
     port = box.env["MKP_SANDBOX_HTTPS_PORT"]
-    r = subprocess.run(
-        ["curl", "-sS", "--noproxy", "*", "--cacert", box.env["MKP_CAFILE"],
-         "--resolve", "%s:%s:%s" % (name, port, ip), "-o", "-", "-w",
-         "\n%{http_code}", "https://%s:%s%s" % (name, port, path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    body, _, status = r.stdout.decode().rpartition("\n")
-    return int(status or 0), body
-
-
-def eventually(check, timeout=8.0):
-    """Poll check() until it returns a true value or time runs out."""
-    deadline = time.time() + timeout
-    while True:
-        value = check()
-        if value or time.time() > deadline:
-            return value
-        time.sleep(0.2)
+    return curl(box.env["MKP_CAFILE"], "https://%s:%s%s" % (name, port, path),
+                "--resolve", "%s:%s:%s" % (name, port, ip))
 
 
 class SandboxDocker(unittest.TestCase):
@@ -219,7 +140,7 @@ class SandboxDocker(unittest.TestCase):
     def setUpClass(cls):
         """One sandbox for every step."""
         cls.t0 = time.time()
-        cls.box = Box()
+        cls.box = Box("t1200", CONFIG)
         cls.box.up()
         cls.bruno = "127.0.0.%d" % CONFIG["first_host"]
 
@@ -246,9 +167,11 @@ class SandboxDocker(unittest.TestCase):
 
     def test_a_new_server_answers_ssh(self):
         """a server created through the fake API is a host with docker"""
-        type(self).ip = create_server(self.box, SERVER)
-        r = eventually(lambda: ssh(self.box, self.ip, "command -v docker")
-                       .code == 0, 15)
+        status, body = self.box.create_server(SERVER, "macmini")
+        self.assertEqual(status, 201, body)
+        type(self).ip = body["server"]["public_net"]["ipv4"]["ip"]
+        r = wait_for(lambda: ssh(self.box, self.ip, "command -v docker")
+                     .code == 0, 15, 0.2)
         self.assertTrue(r, "no ssh on %s" % self.ip)
         r = ssh(self.box, self.ip, 'mkdir -p "$MKP_SANDBOX_ROOT%s" && '
                 'cat > "$MKP_SANDBOX_ROOT%s/docker-compose.yml"'
@@ -385,8 +308,9 @@ class SandboxDocker(unittest.TestCase):
                     "docker-compose.yml")
         r = self.run_on("docker compose up -d")
         self.assertIn("Container app-traefik-1 Recreate", r.err)
-        logs = eventually(lambda: self.run_on(
-            "docker logs app-traefik-1").out.count(DOCKER_29_ERROR) >= 1)
+        logs = wait_for(lambda: self.run_on(
+            "docker logs app-traefik-1").out.count(DOCKER_29_ERROR) >= 1,
+            8, 0.2)
         self.assertTrue(logs, self.run_on("docker logs app-traefik-1"))
         log = self.run_on("docker logs app-traefik-1").out
         self.assertRegex(log, r"ERR Provider error, retrying in [0-9.]+s "
@@ -400,8 +324,8 @@ class SandboxDocker(unittest.TestCase):
         """pinning v3.6.13 again brings the routes back"""
         self.run_on("sed -i 's/traefik:v3.5.0/traefik:v3.6.13/' "
                     "docker-compose.yml && docker compose up -d")
-        status = eventually(lambda: https(self.box, self.ip, "docs")[0]
-                            == 200)
+        status = wait_for(lambda: https(self.box, self.ip, "docs")[0]
+                          == 200, 8, 0.2)
         self.assertTrue(status)
 
     def test_stop_start_restart(self):
@@ -461,8 +385,7 @@ class SandboxDocker(unittest.TestCase):
         self.assertIn("Container postgres Removed", r.err)
         self.assertIn("Network app_default Removed", r.err)
         self.assertEqual(self.ps(), {})
-        with self.assertRaises(OSError):
-            socket.create_connection((self.ip, port), timeout=1).close()
+        self.assertFalse(port_open(self.ip, port))
 
     def test_postgres_without_password_exits_1(self):
         """postgres without a password exits 1 with the image's words"""
@@ -471,9 +394,9 @@ class SandboxDocker(unittest.TestCase):
                 ' && %s cat > compose.yaml && docker compose up -d' % where,
                 b"services:\n  db:\n    image: postgres:16.4\n")
         self.assertEqual(r.code, 0, str(r))
-        status = eventually(lambda: ssh(
+        status = wait_for(lambda: ssh(
             self.box, self.ip, "docker ps -a --format '{{.Status}}' "
-            "--filter name=nopw-db-1").out.startswith("Exited (1) "))
+            "--filter name=nopw-db-1").out.startswith("Exited (1) "), 8, 0.2)
         self.assertTrue(status)
         r = ssh(self.box, self.ip, where + "docker compose logs && "
                 "docker compose down")

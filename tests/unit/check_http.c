@@ -11,10 +11,8 @@
  */
 #include <sys/wait.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +22,7 @@
 
 #include <check.h>
 
+#include "fixture.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -46,45 +45,6 @@ static int	 port;
 static const char *url(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 
-/* The source tree: MKP_TOP as make check sets it, else from __FILE__. */
-static void
-find_top(void)
-{
-	const char *env = getenv("MKP_TOP");
-	char *p;
-
-	if (env != NULL && *env != '\0') {
-		snprintf(top, sizeof(top), "%s", env);
-		return;
-	}
-	snprintf(top, sizeof(top), "%s", __FILE__);
-	if ((p = strstr(top, "/tests/unit/")) != NULL)
-		*p = '\0';
-	else
-		snprintf(top, sizeof(top), ".");
-}
-
-/*
- * Starts argv[0] (a full path) with argv, and with stdin from fd
- * unless it is -1.  execv takes char *const * for historical reasons
- * but never writes, hence the cast.  Returns the child's pid, or -1.
- */
-static pid_t
-spawn(const char *const argv[], int fd)
-{
-	pid_t pid;
-
-	if ((pid = fork()) == 0) {
-		if (fd != -1 && dup2(fd, STDIN_FILENO) == -1)
-			_exit(127);
-		execv(argv[0], (char *const *)(uintptr_t)argv);
-		fprintf(stderr, "check_http: %s: exec: %s\n", argv[0],
-		    strerror(errno));
-		_exit(127);
-	}
-	return pid;
-}
-
 /* Runs argv and waits for it.  Returns its exit status, or -1. */
 static int
 run(const char *const argv[])
@@ -92,8 +52,7 @@ run(const char *const argv[])
 	pid_t pid;
 	int status;
 
-	if ((pid = spawn(argv, -1)) == -1)
-		return -1;
+	pid = fixture_exec(argv, -1, NULL);
 	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
@@ -118,7 +77,7 @@ mkca(const char *sub)
  * process die without stopping it.  Returns its pid, or -1.
  */
 static pid_t
-fixture_spawn(const char *portfile)
+server_spawn(const char *portfile)
 {
 	char script[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
 	const char *argv[] = { PYTHON, script, "--cert", cert, "--key",
@@ -134,10 +93,20 @@ fixture_spawn(const char *portfile)
 		return -1;
 	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
 	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-	pid = spawn(argv, fds[0]);
+	pid = fixture_exec(argv, fds[0], NULL);
 	close(fds[0]);
 	lifeline = fds[1];
 	return pid;
+}
+
+/*
+ * Whether the fixture has written its port file, which it renames
+ * into place: once there, it is whole.  Returns 1 or 0.
+ */
+static int
+port_written(const void *portfile)
+{
+	return access(portfile, R_OK) == 0;
 }
 
 /*
@@ -145,28 +114,21 @@ fixture_spawn(const char *portfile)
  * Returns the port, or -1 if it died or took too long.
  */
 static int
-fixture_port(const char *portfile)
+server_port(const char *portfile)
 {
-	struct deadline dl;
 	const char *errstr;
 	char *buf;
 	size_t len;
 	long long p;
 
-	deadline_set(&dl, START_MS);
-	while (!deadline_passed(&dl)) {
-		if (waitpid(fixture_pid, NULL, WNOHANG) != 0)
-			return -1;
-		if (access(portfile, R_OK) == 0 &&
-		    util_read_file(portfile, 16, &buf, &len) == 0) {
-			buf[strcspn(buf, "\n")] = '\0';
-			p = util_strtonum(buf, 1, 65535, &errstr);
-			free(buf);
-			return errstr == NULL ? (int)p : -1;
-		}
-		util_sleep_ms(20);
-	}
-	return -1;
+	if (fixture_ready(&fixture_pid, port_written, portfile,
+	    START_MS) == -1 ||
+	    util_read_file(portfile, 16, &buf, &len) != 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	p = util_strtonum(buf, 1, 65535, &errstr);
+	free(buf);
+	return errstr == NULL ? (int)p : -1;
 }
 
 /*
@@ -179,20 +141,16 @@ fixture_start(void)
 {
 	char portfile[PATH_MAX];
 
-	find_top();
-	ck_assert_msg(snprintf(tmpdir, sizeof(tmpdir), "%s/mkp-http.XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp") <
-	    (int)sizeof(tmpdir), "TMPDIR: too long for this test");
-	ck_assert_msg(mkdtemp(tmpdir) != NULL, "%s: mkdtemp: %s", tmpdir,
-	    strerror(errno));
+	fixture_top(top, sizeof(top));
+	fixture_mkdtemp(tmpdir, sizeof(tmpdir), "mkp-http");
 	ck_assert_int_eq(mkca("ca"), 0);
 	ck_assert_int_eq(mkca("wrong"), 0);
 	snprintf(cafile, sizeof(cafile), "%s/ca/ca.pem", tmpdir);
 	snprintf(wrongca, sizeof(wrongca), "%s/wrong/ca.pem", tmpdir);
 	snprintf(portfile, sizeof(portfile), "%s/port", tmpdir);
-	fixture_pid = fixture_spawn(portfile);
+	fixture_pid = server_spawn(portfile);
 	ck_assert_int_gt(fixture_pid, 0);
-	port = fixture_port(portfile);
+	port = server_port(portfile);
 	ck_assert_msg(port > 0, "https-fixture.py did not start: see its "
 	    "messages above");
 }
@@ -204,29 +162,12 @@ fixture_start(void)
 static void
 fixture_stop(void)
 {
-	const char *rm[] = { "/bin/rm", "-rf", tmpdir, NULL };
-
-	struct deadline dl;
-
-	if (fixture_pid > 0) {
-		kill(fixture_pid, SIGTERM);
-		deadline_set(&dl, 3000);
-		while (waitpid(fixture_pid, NULL, WNOHANG) == 0) {
-			if (deadline_passed(&dl)) {
-				kill(fixture_pid, SIGKILL);
-				waitpid(fixture_pid, NULL, 0);
-				break;
-			}
-			util_sleep_ms(20);
-		}
-		fixture_pid = -1;
-	}
+	fixture_kill(&fixture_pid);
 	if (lifeline != -1) {
 		close(lifeline);
 		lifeline = -1;
 	}
-	if (tmpdir[0] != '\0' && getenv("MKP_KEEP") == NULL)
-		run(rm);
+	fixture_rmdir(tmpdir);
 }
 
 /*
@@ -280,6 +221,35 @@ get(const struct http_conf *conf, const char *u, struct http_resp *r)
 	rc = http_request(c, &req, r);
 	http_free(c);
 	return rc;
+}
+
+/* GETs u like get(), and puts how long that took in *ms. */
+static int
+get_timed(const struct http_conf *conf, const char *u,
+    struct http_resp *r, int64_t *ms)
+{
+	int64_t t0 = util_now_ms();
+	int rc;
+
+	rc = get(conf, u, r);
+	*ms = util_now_ms() - t0;
+	return rc;
+}
+
+/*
+ * GETs u with a client made from conf, which must fail with error e
+ * after the given number of tries.  Returns nothing; asserts.
+ */
+static void
+get_fails(const struct http_conf *conf, const char *u, enum http_error e,
+    int tries)
+{
+	struct http_resp r;
+
+	ck_assert_int_eq(get(conf, u, &r), -1);
+	ck_assert_int_eq(r.error, e);
+	ck_assert_int_eq(r.tries, tries);
+	http_resp_free(&r);
 }
 
 /* Asserts that the JSON string at path in r's body is want. */
@@ -385,11 +355,10 @@ START_TEST(test_429_waits_at_least_retry_after)
 {
 	struct http_conf conf = conf_test();
 	struct http_resp r;
-	int64_t t0 = util_now_ms(), ms;
+	int64_t ms;
 
-	ck_assert_int_eq(get(&conf,
-	    url("/status/429?n=1&retry_after=1&key=ra"), &r), 0);
-	ms = util_now_ms() - t0;
+	ck_assert_int_eq(get_timed(&conf,
+	    url("/status/429?n=1&retry_after=1&key=ra"), &r, &ms), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(r.tries, 2);
 	ck_assert_int_ge(ms, 1000);
@@ -402,12 +371,11 @@ START_TEST(test_retry_after_as_a_date_is_honoured)
 {
 	struct http_conf conf = conf_test();
 	struct http_resp r;
-	int64_t t0 = util_now_ms(), ms;
+	int64_t ms;
 
 	/* The date is whole seconds, 2 s ahead: at least 1 s away. */
-	ck_assert_int_eq(get(&conf,
-	    url("/status/503?n=1&retry_after_date=2&key=rad"), &r), 0);
-	ms = util_now_ms() - t0;
+	ck_assert_int_eq(get_timed(&conf,
+	    url("/status/503?n=1&retry_after_date=2&key=rad"), &r, &ms), 0);
 	ck_assert_int_eq(r.tries, 2);
 	ck_assert_int_ge(ms, 990);
 	ck_assert_int_lt(ms, 3500);
@@ -419,12 +387,11 @@ START_TEST(test_429_with_ratelimit_remaining_0_waits_for_reset)
 {
 	struct http_conf conf = conf_test();
 	struct http_resp r;
-	int64_t t0 = util_now_ms(), ms;
+	int64_t ms;
 
 	conf.backoff_cap_ms = 3000;
-	ck_assert_int_eq(get(&conf, url("/status/429?n=1&reset=1&key=rl"),
-	    &r), 0);
-	ms = util_now_ms() - t0;
+	ck_assert_int_eq(get_timed(&conf,
+	    url("/status/429?n=1&reset=1&key=rl"), &r, &ms), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(r.tries, 2);
 	ck_assert_int_ge(ms, 1000);
@@ -468,12 +435,11 @@ START_TEST(test_wait_past_the_deadline_is_not_begun)
 {
 	struct http_conf conf = conf_test();
 	struct http_resp r;
-	int64_t t0 = util_now_ms(), ms;
+	int64_t ms;
 
 	conf.deadline_ms = 1500;
-	ck_assert_int_eq(get(&conf, url("/status/503?retry_after=5"), &r),
-	    -1);
-	ms = util_now_ms() - t0;
+	ck_assert_int_eq(get_timed(&conf, url("/status/503?retry_after=5"),
+	    &r, &ms), -1);
 	ck_assert_int_eq(r.error, HTTP_E_DEADLINE);
 	ck_assert_int_eq(r.tries, 1);
 	ck_assert_int_eq(r.status, 503);
@@ -487,11 +453,10 @@ START_TEST(test_deadline_cuts_a_slow_try_short)
 {
 	struct http_conf conf = conf_test();
 	struct http_resp r;
-	int64_t t0 = util_now_ms(), ms;
+	int64_t ms;
 
 	conf.deadline_ms = 800;
-	ck_assert_int_eq(get(&conf, url("/slow?ms=3000"), &r), -1);
-	ms = util_now_ms() - t0;
+	ck_assert_int_eq(get_timed(&conf, url("/slow?ms=3000"), &r, &ms), -1);
 	ck_assert_int_eq(r.error, HTTP_E_DEADLINE);
 	ck_assert_int_ge(ms, 700);
 	ck_assert_int_lt(ms, 2000);
@@ -508,43 +473,29 @@ START_TEST(test_oversized_body_is_refused)
 	ck_assert_int_eq(get(&conf, url("/big?bytes=1000"), &r), 0);
 	ck_assert_uint_eq(r.len, 1000);
 	http_resp_free(&r);
-	ck_assert_int_eq(get(&conf, url("/big?bytes=1001"), &r), -1);
-	ck_assert_int_eq(r.error, HTTP_E_TOOBIG);
-	ck_assert_int_eq(r.tries, 1);
-	http_resp_free(&r);
+	get_fails(&conf, url("/big?bytes=1001"), HTTP_E_TOOBIG, 1);
 	/* Without a Content-Length only the body callback can stop it. */
-	ck_assert_int_eq(get(&conf, url("/big?bytes=300000&nolength=1"),
-	    &r), -1);
-	ck_assert_int_eq(r.error, HTTP_E_TOOBIG);
-	ck_assert_int_eq(r.tries, 1);
-	http_resp_free(&r);
+	get_fails(&conf, url("/big?bytes=300000&nolength=1"), HTTP_E_TOOBIG,
+	    1);
 }
 END_TEST
 
 START_TEST(test_wrong_ca_is_refused_and_not_retried)
 {
 	struct http_conf conf = conf_test();
-	struct http_resp r;
 
 	conf.cafile = wrongca;
-	ck_assert_int_eq(get(&conf, url("/ok"), &r), -1);
-	ck_assert_int_eq(r.error, HTTP_E_TLS);
-	ck_assert_int_eq(r.tries, 1);
-	ck_assert_int_eq(http_exit_status(r.error), MKP_EXIT_FAIL);
-	http_resp_free(&r);
+	get_fails(&conf, url("/ok"), HTTP_E_TLS, 1);
+	ck_assert_int_eq(http_exit_status(HTTP_E_TLS), MKP_EXIT_FAIL);
 }
 END_TEST
 
 START_TEST(test_system_store_does_not_trust_the_test_ca)
 {
 	struct http_conf conf = conf_test();
-	struct http_resp r;
 
 	conf.cafile = NULL;
-	ck_assert_int_eq(get(&conf, url("/ok"), &r), -1);
-	ck_assert_int_eq(r.error, HTTP_E_TLS);
-	ck_assert_int_eq(r.tries, 1);
-	http_resp_free(&r);
+	get_fails(&conf, url("/ok"), HTTP_E_TLS, 1);
 }
 END_TEST
 
@@ -741,27 +692,19 @@ END_TEST
 START_TEST(test_refused_connection_is_retried_then_fails)
 {
 	struct http_conf conf = conf_test();
-	struct http_resp r;
 
 	conf.max_tries = 3;
-	ck_assert_int_eq(get(&conf, "https://127.0.0.1:1/", &r), -1);
-	ck_assert_int_eq(r.error, HTTP_E_CONNECT);
-	ck_assert_int_eq(r.tries, 3);
-	http_resp_free(&r);
+	get_fails(&conf, "https://127.0.0.1:1/", HTTP_E_CONNECT, 3);
 }
 END_TEST
 
 START_TEST(test_plain_http_is_refused)
 {
 	struct http_conf conf = conf_test();
-	struct http_resp r;
 	char u[128];
 
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/ok", port);
-	ck_assert_int_eq(get(&conf, u, &r), -1);
-	ck_assert_int_eq(r.error, HTTP_E_USAGE);
-	ck_assert_int_eq(r.tries, 1);
-	http_resp_free(&r);
+	get_fails(&conf, u, HTTP_E_USAGE, 1);
 }
 END_TEST
 
@@ -882,14 +825,14 @@ START_TEST(test_backoff_and_reset_waits_are_bounded_by_the_cap)
 {
 	struct http_conf conf = conf_test();
 	struct http_resp r;
-	int64_t t0 = util_now_ms(), ms;
+	int64_t ms;
 
 	/* Uncapped, 1 s doubling and a 30 s reset would take seconds. */
 	conf.backoff_base_ms = 1000;
 	conf.backoff_cap_ms = 100;
 	conf.max_tries = 4;
-	ck_assert_int_eq(get(&conf, url("/status/503?reset=30"), &r), 0);
-	ms = util_now_ms() - t0;
+	ck_assert_int_eq(get_timed(&conf, url("/status/503?reset=30"), &r,
+	    &ms), 0);
 	ck_assert_int_eq(r.status, 503);
 	ck_assert_int_eq(r.tries, 4);
 	ck_assert_int_lt(ms, 3 * 100 + 700);
@@ -916,58 +859,45 @@ START_TEST(test_errors_have_names_and_exit_statuses)
 }
 END_TEST
 
-static Suite *
-http_suite(void)
-{
-	Suite *s = suite_create("http");
-	TCase *tc = tcase_create("https-fixture");
-
-	tcase_add_unchecked_fixture(tc, fixture_start, fixture_stop);
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_fixture_answers_who_it_is);
-	tcase_add_test(tc, test_ok_gives_status_body_and_headers);
-	tcase_add_test(tc, test_503_is_retried_until_it_succeeds);
-	tcase_add_test(tc, test_429_waits_at_least_retry_after);
-	tcase_add_test(tc, test_retry_after_as_a_date_is_honoured);
-	tcase_add_test(tc, test_429_with_ratelimit_remaining_0_waits_for_reset);
-	tcase_add_test(tc, test_ratelimit_remaining_0_paces_the_next_request);
-	tcase_add_test(tc, test_wait_past_the_deadline_is_not_begun);
-	tcase_add_test(tc, test_deadline_cuts_a_slow_try_short);
-	tcase_add_test(tc, test_oversized_body_is_refused);
-	tcase_add_test(tc, test_wrong_ca_is_refused_and_not_retried);
-	tcase_add_test(tc, test_system_store_does_not_trust_the_test_ca);
-	tcase_add_test(tc, test_unreadable_ca_file_fails_at_creation);
-	tcase_add_test(tc, test_proxy_in_the_environment_is_ignored);
-	tcase_add_test(tc, test_token_from_env_is_sent_as_bearer);
-	tcase_add_test(tc, test_token_from_file_is_sent_without_its_newline);
-	tcase_add_test(tc, test_token_from_a_dotenv_file_is_taken_by_its_key);
-	tcase_add_test(tc, test_token_the_caller_holds_is_sent_as_bearer);
-	tcase_add_test(tc, test_missing_token_fails_naming_its_source);
-	tcase_add_test(tc, test_token_never_appears_in_the_log_even_at_vv);
-	tcase_add_test(tc, test_secret_bodies_are_never_traced);
-	tcase_add_test(tc, test_connection_reset_is_retried);
-	tcase_add_test(tc, test_refused_connection_is_retried_then_fails);
-	tcase_add_test(tc, test_plain_http_is_refused);
-	tcase_add_test(tc, test_redirect_is_not_followed);
-	tcase_add_test(tc, test_json_body_is_posted_with_its_content_type);
-	tcase_add_test(tc, test_resolve_entry_points_a_name_at_the_fixture);
-	tcase_add_test(tc, test_many_requests_run_at_once_and_all_complete);
-	tcase_add_test(tc, test_one_failure_in_a_batch_spares_the_others);
-	tcase_add_test(tc, test_backoff_and_reset_waits_are_bounded_by_the_cap);
-	tcase_add_test(tc, test_errors_have_names_and_exit_statuses);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	SRunner *r = srunner_create(http_suite());
-	int failed;
+	const TTest *const tests[] = {
+		test_fixture_answers_who_it_is,
+		test_ok_gives_status_body_and_headers,
+		test_503_is_retried_until_it_succeeds,
+		test_429_waits_at_least_retry_after,
+		test_retry_after_as_a_date_is_honoured,
+		test_429_with_ratelimit_remaining_0_waits_for_reset,
+		test_ratelimit_remaining_0_paces_the_next_request,
+		test_wait_past_the_deadline_is_not_begun,
+		test_deadline_cuts_a_slow_try_short,
+		test_oversized_body_is_refused,
+		test_wrong_ca_is_refused_and_not_retried,
+		test_system_store_does_not_trust_the_test_ca,
+		test_unreadable_ca_file_fails_at_creation,
+		test_proxy_in_the_environment_is_ignored,
+		test_token_from_env_is_sent_as_bearer,
+		test_token_from_file_is_sent_without_its_newline,
+		test_token_from_a_dotenv_file_is_taken_by_its_key,
+		test_token_the_caller_holds_is_sent_as_bearer,
+		test_missing_token_fails_naming_its_source,
+		test_token_never_appears_in_the_log_even_at_vv,
+		test_secret_bodies_are_never_traced,
+		test_connection_reset_is_retried,
+		test_refused_connection_is_retried_then_fails,
+		test_plain_http_is_refused,
+		test_redirect_is_not_followed,
+		test_json_body_is_posted_with_its_content_type,
+		test_resolve_entry_points_a_name_at_the_fixture,
+		test_many_requests_run_at_once_and_all_complete,
+		test_one_failure_in_a_batch_spares_the_others,
+		test_backoff_and_reset_waits_are_bounded_by_the_cap,
+		test_errors_have_names_and_exit_statuses,
+		NULL
+	};
 
 	log_init("check_http");
-	srunner_run_all(r, CK_ENV);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? 0 : 1;
+	return fixture_main("http", "https-fixture", fixture_start,
+	    fixture_stop, tests);
 }

@@ -35,6 +35,7 @@
 
 #include <check.h>
 
+#include "fixture.h"
 #include "log.h"
 #include "mkprov.h"
 #include "ssh.h"
@@ -113,41 +114,20 @@ sh(const char *fmt, ...)
 }
 
 /*
- * Start a program with its output appended to a log file.  execv()
- * takes char *const * for history's sake but writes nothing, hence
- * the cast.  Returns its pid.
- */
-static pid_t
-spawn(const char *log, const char *const argv[])
-{
-	pid_t pid;
-	int fd;
-
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
-			_exit(126);
-		execv(argv[0], (char *const *)(uintptr_t)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/*
- * Whether something accepts TCP connections on addr:port.  Returns
- * 1 or 0.
+ * Whether a host's sshd accepts TCP connections on its address and
+ * port.  Returns 1 or 0.
  */
 static int
-accepts(const char *addr, int port)
+accepts(const void *host)
 {
+	const struct host *h = host;
 	struct sockaddr_in sin;
 	int fd, ok;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, addr, &sin.sin_addr);
+	sin.sin_port = htons((uint16_t)h->port);
+	inet_pton(AF_INET, h->addr, &sin.sin_addr);
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		return 0;
 	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
@@ -165,7 +145,6 @@ sshd_try(struct host *h)
 {
 	char port[16], script[PATH_MAX], log[PATH_MAX + 16];
 	const char *argv[6];
-	int64_t end;
 
 	snprintf(h->addr, sizeof(h->addr), "127.0.0.%d",
 	    20 + (int)(util_random() % 231));
@@ -181,18 +160,11 @@ sshd_try(struct host *h)
 	argv[4] = port;
 	argv[5] = NULL;
 	setenv("SSHD_LOGLEVEL", h->loglevel, 1);
-	h->pid = spawn(log, argv);
+	h->pid = fixture_exec(argv, -1, log);
 	unsetenv("SSHD_LOGLEVEL");
-	for (end = util_now_ms() + START_MS; util_now_ms() < end;) {
-		if (waitpid(h->pid, NULL, WNOHANG) == h->pid)
-			break;
-		if (accepts(h->addr, h->port))
-			return 0;
-		util_sleep_ms(20);
-	}
-	kill(h->pid, SIGTERM);
-	waitpid(h->pid, NULL, 0);
-	h->pid = -1;
+	if (fixture_ready(&h->pid, accepts, h, START_MS) == 0)
+		return 0;
+	fixture_kill(&h->pid);
 	return -1;
 }
 
@@ -231,15 +203,11 @@ host_start(struct host *h, const char *dir, const char *loglevel)
 	read_fingerprint(h);
 }
 
-/* Stop a host, if it runs, by its pid.  Returns nothing. */
-static void
-host_stop(struct host *h)
+/* Whether a file exists.  Returns 1 or 0. */
+static int
+exists(const void *file)
 {
-	if (h->pid <= 0)
-		return;
-	kill(h->pid, SIGTERM);
-	waitpid(h->pid, NULL, 0);
-	h->pid = -1;
+	return access(file, F_OK) == 0;
 }
 
 /*
@@ -251,7 +219,6 @@ agent_start(void)
 {
 	char sock[PATH_MAX];
 	const char *argv[5];
-	int64_t end;
 
 	snprintf(sock, sizeof(sock), "%s", path("agent.sock"));
 	argv[0] = "/usr/bin/ssh-agent";
@@ -259,10 +226,9 @@ agent_start(void)
 	argv[2] = "-a";
 	argv[3] = sock;
 	argv[4] = NULL;
-	fx.agent = spawn(path("agent.log"), argv);
-	for (end = util_now_ms() + START_MS; util_now_ms() < end &&
-	    access(sock, F_OK) == -1;)
-		util_sleep_ms(10);
+	fx.agent = fixture_exec(argv, -1, path("agent.log"));
+	ck_assert_msg(fixture_ready(&fx.agent, exists, sock, START_MS) == 0,
+	    "ssh-agent did not start: see %s", path("agent.log"));
 	ck_assert_int_eq(sh("SSH_AUTH_SOCK=%s ssh-add -q %s 2>/dev/null",
 	    sock, path("id")), 0);
 }
@@ -292,22 +258,23 @@ write_known_hosts(void)
 	    path("kh_missing")), 0);
 }
 
+/*
+ * The unchecked fixture: keys, data, both hosts, the known_hosts
+ * files and the agent.  Fails the test case if any step does.
+ */
 static void
 fixture_start(void)
 {
 	const struct passwd *pw;
-	const char *env = getenv("MKP_TOP");
 
 	log_init("check_ssh");
 	/* Orphans of sshd's sessions come to us to be reaped, not to a
 	 * PID 1 that never reaps them. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	snprintf(fx.top, sizeof(fx.top), "%s", env != NULL ? env : ".");
+	fixture_top(fx.top, sizeof(fx.top));
 	ck_assert_ptr_nonnull(pw = getpwuid(getuid()));
 	snprintf(fx.user, sizeof(fx.user), "%s", pw->pw_name);
-	snprintf(fx.dir, sizeof(fx.dir), "%s/check_ssh.XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	fixture_mkdtemp(fx.dir, sizeof(fx.dir), "check_ssh");
 	ck_assert_int_eq(sh("cd %s && ssh-keygen -q -t ed25519 -N '' -f id"
 	    " && ssh-keygen -q -t ed25519 -N '' -f other && "
 	    "head -c %d /dev/urandom >data && mkdir up", fx.dir, DATA_LEN),
@@ -318,20 +285,20 @@ fixture_start(void)
 	agent_start();
 }
 
+/*
+ * Stop the agent and the hosts (only the processes started here) and
+ * remove the scratch directory unless MKP_KEEP is set.
+ */
 static void
 fixture_stop(void)
 {
-	if (fx.agent != -1) {
-		kill(fx.agent, SIGTERM);
-		waitpid(fx.agent, NULL, 0);
-	}
-	host_stop(MAIN);
-	host_stop(CHATTY);
+	fixture_kill(&fx.agent);
+	fixture_kill(&MAIN->pid);
+	fixture_kill(&CHATTY->pid);
 	/* Reap (not kill) what sshd's sessions left to us. */
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		continue;
-	if (getenv("MKP_KEEP") == NULL)
-		sh("rm -rf %s", fx.dir);
+	fixture_rmdir(fx.dir);
 }
 
 /* A configuration for the fixture, pinned by fingerprint. */
@@ -350,6 +317,20 @@ conf_pinned(void)
 	return conf;
 }
 
+/*
+ * A configuration for the fixture that checks its host key against
+ * the known_hosts file kh in the scratch directory, not a fingerprint.
+ */
+static struct ssh_conf
+conf_known_hosts(const char *kh)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	conf.fingerprint = NULL;
+	conf.known_hosts = path("%s", kh);
+	return conf;
+}
+
 /* Open a connection that must succeed.  Returns it. */
 static struct ssh_conn *
 open_ok(const struct ssh_conf *conf)
@@ -361,6 +342,18 @@ open_ok(const struct ssh_conf *conf)
 	ck_assert_int_eq(e, SSH_E_NONE);
 	ck_assert_ptr_nonnull(c);
 	return c;
+}
+
+/*
+ * Open a connection to the main host, pinned by fingerprint, that
+ * must succeed.  Returns it.
+ */
+static struct ssh_conn *
+open_pinned(void)
+{
+	struct ssh_conf conf = conf_pinned();
+
+	return open_ok(&conf);
 }
 
 /*
@@ -422,6 +415,20 @@ slurp(const char *file)
 	return buf;
 }
 
+/*
+ * Create, or empty, a file in the scratch directory for a command's
+ * output.  Returns its descriptor; asserts.
+ */
+static int
+output_file(const char *name)
+{
+	int fd;
+
+	fd = open(path("%s", name), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ne(fd, -1);
+	return fd;
+}
+
 /* Whether a temporary upload is left in dir.  Returns 1 or 0. */
 static int
 has_temporary(const char *dir)
@@ -440,13 +447,12 @@ has_temporary(const char *dir)
 
 START_TEST(test_exec_returns_stdout_stderr_and_status)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 	int out, err, status = -1;
 	char *o, *e;
 
-	out = open(path("out1"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	err = open(path("err1"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	out = output_file("out1");
+	err = output_file("err1");
 	ck_assert_int_eq(ssh_exec(c, "printf out; printf err >&2; exit 3",
 	    -1, out, err, &status), 0);
 	ck_assert_int_eq(status, 3);
@@ -463,12 +469,11 @@ END_TEST
 
 START_TEST(test_megabytes_on_stderr_and_stdout_do_not_hang)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 	struct stat st;
 	int out, status = -1;
 
-	out = open(path("out2"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	out = output_file("out2");
 	ck_assert_int_eq(ssh_exec(c, "head -c 1048576 /dev/zero >&2; "
 	    "head -c 1048576 /dev/zero; head -c 1000 /dev/zero >&2",
 	    -1, out, -1, &status), 0);
@@ -482,8 +487,7 @@ END_TEST
 
 START_TEST(test_stdin_from_a_file_is_delivered_whole)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 	char cmd[PATH_MAX + 8];
 	int in, status = -1;
 
@@ -500,15 +504,14 @@ END_TEST
 
 START_TEST(test_stdin_from_a_pipe_is_counted_by_wc)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 	int p[2], out, status = -1;
 	char *got;
 
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(write(p[1], "twelve bytes", 12), 12);
 	close(p[1]);
-	out = open(path("wc"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	out = output_file("wc");
 	ck_assert_int_eq(ssh_exec(c, "wc -c", p[0], out, -1, &status), 0);
 	close(p[0]);
 	close(out);
@@ -521,8 +524,7 @@ END_TEST
 
 START_TEST(test_pinned_fingerprint_is_accepted_and_reported)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 
 	ck_assert_str_eq(ssh_fingerprint(c), MAIN->fp);
 	ssh_close(c);
@@ -545,23 +547,19 @@ END_TEST
 
 START_TEST(test_known_hosts_with_the_key_is_accepted)
 {
-	struct ssh_conf conf = conf_pinned();
+	struct ssh_conf plain = conf_known_hosts("kh_good");
+	struct ssh_conf hashed = conf_known_hosts("kh_hashed");
 
-	conf.fingerprint = NULL;
-	conf.known_hosts = path("kh_good");
-	ssh_close(open_ok(&conf));
-	conf.known_hosts = path("kh_hashed");
-	ssh_close(open_ok(&conf));
+	ssh_close(open_ok(&plain));
+	ssh_close(open_ok(&hashed));
 }
 END_TEST
 
 START_TEST(test_known_hosts_with_another_key_is_refused)
 {
-	struct ssh_conf conf = conf_pinned();
+	struct ssh_conf conf = conf_known_hosts("kh_bad");
 	int before = accepted_keys();
 
-	conf.fingerprint = NULL;
-	conf.known_hosts = path("kh_bad");
 	open_refused(&conf, SSH_E_HOSTKEY);
 	ck_assert_int_eq(accepted_keys(), before);
 }
@@ -569,20 +567,16 @@ END_TEST
 
 START_TEST(test_known_hosts_without_the_host_is_refused)
 {
-	struct ssh_conf conf = conf_pinned();
+	struct ssh_conf conf = conf_known_hosts("kh_missing");
 
-	conf.fingerprint = NULL;
-	conf.known_hosts = path("kh_missing");
 	open_refused(&conf, SSH_E_HOSTKEY);
 }
 END_TEST
 
 START_TEST(test_known_hosts_that_cannot_be_read_is_a_usage_error)
 {
-	struct ssh_conf conf = conf_pinned();
+	struct ssh_conf conf = conf_known_hosts("no_such_file");
 
-	conf.fingerprint = NULL;
-	conf.known_hosts = path("no_such_file");
 	open_refused(&conf, SSH_E_USAGE);
 }
 END_TEST
@@ -661,8 +655,7 @@ END_TEST
 
 START_TEST(test_upload_lands_with_exactly_the_mode_and_content)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 	struct stat st;
 	char *got;
 
@@ -684,8 +677,7 @@ END_TEST
 
 START_TEST(test_upload_replaces_an_existing_file_by_renaming)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 	struct stat st;
 	char *got, *old;
 
@@ -706,8 +698,7 @@ END_TEST
 
 START_TEST(test_failed_upload_leaves_no_temporary)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 
 	ck_assert_int_eq(mkdir(path("up/dir"), 0755), 0);
 	ck_assert_int_eq(ssh_upload(c, "x", 1, path("up/dir"), 0600), -1);
@@ -725,8 +716,7 @@ END_TEST
 
 START_TEST(test_pipe_moves_10_mb_between_two_connections)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *a = open_ok(&conf), *b = open_ok(&conf);
+	struct ssh_conn *a = open_pinned(), *b = open_pinned();
 	char src[PATH_MAX + 8], dst[PATH_MAX + 8];
 	int ss = -1, ds = -1;
 	uint64_t bytes = 0;
@@ -747,8 +737,7 @@ END_TEST
 
 START_TEST(test_pipe_cuts_off_the_producer_when_the_consumer_ends)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *a = open_ok(&conf), *b = open_ok(&conf);
+	struct ssh_conn *a = open_pinned(), *b = open_pinned();
 	int ss = -1, ds = -1, status = -1;
 	uint64_t bytes = 0;
 
@@ -767,8 +756,7 @@ END_TEST
 
 START_TEST(test_capture_returns_output_up_to_its_cap)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 	char *out = NULL;
 	size_t len = 0;
 	int status = -1;
@@ -795,8 +783,7 @@ END_TEST
 
 START_TEST(test_killed_command_reports_128_plus_the_signal)
 {
-	struct ssh_conf conf = conf_pinned();
-	struct ssh_conn *c = open_ok(&conf);
+	struct ssh_conn *c = open_pinned();
 	int status = -1;
 
 	ck_assert_int_eq(ssh_exec(c, "kill -TERM $$", -1, -1, -1, &status),
@@ -941,60 +928,42 @@ START_TEST(test_errors_have_names_and_exit_statuses)
 }
 END_TEST
 
-static Suite *
-ssh_suite(void)
-{
-	Suite *s = suite_create("ssh");
-	TCase *tc = tcase_create("sshd-fixture");
-
-	tcase_add_unchecked_fixture(tc, fixture_start, fixture_stop);
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_exec_returns_stdout_stderr_and_status);
-	tcase_add_test(tc, test_megabytes_on_stderr_and_stdout_do_not_hang);
-	tcase_add_test(tc, test_stdin_from_a_file_is_delivered_whole);
-	tcase_add_test(tc, test_stdin_from_a_pipe_is_counted_by_wc);
-	tcase_add_test(tc, test_pinned_fingerprint_is_accepted_and_reported);
-	tcase_add_test(tc,
-	    test_wrong_fingerprint_is_refused_before_authentication);
-	tcase_add_test(tc, test_known_hosts_with_the_key_is_accepted);
-	tcase_add_test(tc, test_known_hosts_with_another_key_is_refused);
-	tcase_add_test(tc, test_known_hosts_without_the_host_is_refused);
-	tcase_add_test(tc,
-	    test_known_hosts_that_cannot_be_read_is_a_usage_error);
-	tcase_add_test(tc, test_no_pinned_key_at_all_is_refused);
-	tcase_add_test(tc, test_malformed_fingerprint_is_a_usage_error);
-	tcase_add_test(tc, test_wrong_client_key_fails_authentication);
-	tcase_add_test(tc, test_missing_key_file_is_a_usage_error);
-	tcase_add_test(tc, test_key_without_its_pub_file_still_works);
-	tcase_add_test(tc, test_agent_keys_are_used_without_a_key_file);
-	tcase_add_test(tc, test_no_agent_and_no_key_file_fails_authentication);
-	tcase_add_test(tc, test_upload_lands_with_exactly_the_mode_and_content);
-	tcase_add_test(tc, test_upload_replaces_an_existing_file_by_renaming);
-	tcase_add_test(tc, test_failed_upload_leaves_no_temporary);
-	tcase_add_test(tc, test_pipe_moves_10_mb_between_two_connections);
-	tcase_add_test(tc,
-	    test_pipe_cuts_off_the_producer_when_the_consumer_ends);
-	tcase_add_test(tc, test_capture_returns_output_up_to_its_cap);
-	tcase_add_test(tc, test_killed_command_reports_128_plus_the_signal);
-	tcase_add_test(tc,
-	    test_quiet_command_outlasts_keepalives_without_spinning);
-	tcase_add_test(tc, test_deadline_stops_a_command_that_waits);
-	tcase_add_test(tc,
-	    test_silent_server_is_bounded_by_timeout_and_deadline);
-	tcase_add_test(tc, test_closed_port_fails_to_connect);
-	tcase_add_test(tc, test_errors_have_names_and_exit_statuses);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	SRunner *r = srunner_create(ssh_suite());
-	int failed;
+	const TTest *const tests[] = {
+		test_exec_returns_stdout_stderr_and_status,
+		test_megabytes_on_stderr_and_stdout_do_not_hang,
+		test_stdin_from_a_file_is_delivered_whole,
+		test_stdin_from_a_pipe_is_counted_by_wc,
+		test_pinned_fingerprint_is_accepted_and_reported,
+		test_wrong_fingerprint_is_refused_before_authentication,
+		test_known_hosts_with_the_key_is_accepted,
+		test_known_hosts_with_another_key_is_refused,
+		test_known_hosts_without_the_host_is_refused,
+		test_known_hosts_that_cannot_be_read_is_a_usage_error,
+		test_no_pinned_key_at_all_is_refused,
+		test_malformed_fingerprint_is_a_usage_error,
+		test_wrong_client_key_fails_authentication,
+		test_missing_key_file_is_a_usage_error,
+		test_key_without_its_pub_file_still_works,
+		test_agent_keys_are_used_without_a_key_file,
+		test_no_agent_and_no_key_file_fails_authentication,
+		test_upload_lands_with_exactly_the_mode_and_content,
+		test_upload_replaces_an_existing_file_by_renaming,
+		test_failed_upload_leaves_no_temporary,
+		test_pipe_moves_10_mb_between_two_connections,
+		test_pipe_cuts_off_the_producer_when_the_consumer_ends,
+		test_capture_returns_output_up_to_its_cap,
+		test_killed_command_reports_128_plus_the_signal,
+		test_quiet_command_outlasts_keepalives_without_spinning,
+		test_deadline_stops_a_command_that_waits,
+		test_silent_server_is_bounded_by_timeout_and_deadline,
+		test_closed_port_fails_to_connect,
+		test_errors_have_names_and_exit_statuses,
+		NULL
+	};
 
-	srunner_run_all(r, CK_ENV);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed == 0 ? 0 : 1;
+	return fixture_main("ssh", "sshd-fixture", fixture_start,
+	    fixture_stop, tests);
 }

@@ -4,6 +4,7 @@ A throwaway CA (tests/lib/mkca.sh), a client that verifies the
 fake's certificate against that CA only, a FakeCase base class that
 starts one fake per test class in a scratch run directory, and
 helpers to read the request log and the shared API reference.
+Polling comes from boxtest.py, which the whole-sandbox tests use too.
 """
 
 import atexit
@@ -16,8 +17,9 @@ import ssl
 import struct
 import subprocess
 import tempfile
-import time
 import unittest
+
+import boxtest
 
 TOP = os.environ.get("MKP_TOP") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -175,12 +177,7 @@ class FakeCase(unittest.TestCase):
 
     def wait_for(self, probe, seconds=5.0, step=0.05):
         """Call probe until it returns a true value; that value."""
-        deadline = time.monotonic() + seconds
-        while True:
-            value = probe()
-            if value or time.monotonic() > deadline:
-                return value
-            time.sleep(step)
+        return boxtest.wait_for(probe, seconds, step)
 
 
 @atexit.register
