@@ -36,7 +36,7 @@ $(O)/bin/mkp-%: $(O)/bin/mkp-%.o $(LIB)
 		$(call pkg_libs,$(PKGS))
 
 $(O)/lib $(O)/bin:
-	$(Q)mkdir -p $@
+	$(Q)$(call pkgs-known,$(PKGS)) && mkdir -p $@
 
 install: all
 	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -29,6 +29,6 @@ $(O)/tests/check_%: $(TOP)/tests/unit/check_%.c $(LIB) | $(O)/tests
 		$(call pkg_libs,$(PKGS) $(CHECK_PKGS))
 
 $(O)/tests:
-	$(Q)mkdir -p $@
+	$(Q)$(call pkgs-known,$(CHECK_PKGS)) && mkdir -p $@
 
 -include $(UNIT_BINS:=.d)

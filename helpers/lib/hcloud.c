@@ -7,6 +7,9 @@
  * naming the field's path.  Fields the API may send as null (ipv4,
  * image) are read as "" rather than trusted to be there.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +135,57 @@ str_at(yajl_val v, const char *path, char *buf, size_t sz,
 }
 
 /*
- * Parse the server object at path in v into s.  Returns 0, or -1
+ * Check that what the API gave for path is a plain word (names,
+ * states, times, label values: letters, digits and ._:+-), so that
+ * nothing else reaches a stamp, the inventory or the terminal.
+ * Returns 0, or -1 with err set.
+ */
+static int
+word_ok(const char *path, const char *s, struct json_err *err)
+{
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._:+-") == strlen(s))
+		return 0;
+	snprintf(err->msg, sizeof(err->msg), "%s: not a plain word", path);
+	return -1;
+}
+
+/*
+ * Check the server's addresses: an IPv4 address, and an IPv6 network
+ * written address/prefix.  Returns 0, or -1 with err set.
+ */
+static int
+addrs_ok(const struct hcloud_server *s, struct json_err *err)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	char		 net[sizeof(s->ipv6)], *slash;
+	const char	*errstr = NULL;
+
+	if (*s->ipv4 && inet_pton(AF_INET, s->ipv4, &a4) != 1) {
+		snprintf(err->msg, sizeof(err->msg),
+		    "public_net.ipv4.ip: not an IPv4 address");
+		return -1;
+	}
+	if (*s->ipv6 == '\0')
+		return 0;
+	snprintf(net, sizeof(net), "%s", s->ipv6);
+	if ((slash = strchr(net, '/')) != NULL)
+		*slash++ = '\0';
+	if (slash != NULL)
+		(void)util_strtonum(slash, 1, 128, &errstr);
+	if (slash == NULL || errstr != NULL ||
+	    inet_pton(AF_INET6, net, &a6) != 1) {
+		snprintf(err->msg, sizeof(err->msg),
+		    "public_net.ipv6.ip: not an IPv6 network");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parse the server object at path in v into s.  Every text field must
+ * be a plain word and the addresses real ones.  Returns 0, or -1
  * (logged, naming the field).
  */
 int
@@ -170,6 +223,15 @@ hcloud_server(yajl_val v, const char *path, struct hcloud_server *s)
 	if (json_at(srv, HCLOUD_HOST_LABEL) != NULL &&
 	    str_at(srv, HCLOUD_HOST_LABEL, s->host_label,
 	    sizeof(s->host_label), &err) == -1)
+		goto bad;
+	if (word_ok("name", s->name, &err) ||
+	    word_ok("status", s->status, &err) ||
+	    word_ok("created", s->created, &err) ||
+	    word_ok("server_type.name", s->type, &err) ||
+	    word_ok("location.name", s->location, &err) ||
+	    word_ok("image.name", s->image, &err) ||
+	    word_ok("labels." HCLOUD_HOST_LABEL, s->host_label, &err) ||
+	    addrs_ok(s, &err))
 		goto bad;
 	return 0;
 bad:

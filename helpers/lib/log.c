@@ -569,31 +569,40 @@ static int	progress_shown;
  * Show how long a wait has lasted and how long it may still last, on
  * one line rewritten in place; only on a terminal, and only when
  * nothing else is narrated (a log file or -v output wants no carriage
- * returns).  left_ms < 0 means no deadline.
+ * returns).  left_ms < 0 means no deadline.  The subject and what may
+ * come from a server, so the line is redacted and escaped like every
+ * other one before the terminal sees it.
  */
 void
 log_progress(const char *subject, const char *what, int64_t elapsed_ms,
     int64_t left_ms)
 {
 	FILE	*fp = log_fp ? log_fp : stderr;
-	char	 line[256];
-	int	 n;
+	char	 raw[256], red[256], out[4 * sizeof(red) + 8];
+	size_t	 rlen;
+	int	 n, cut;
 
 	if (log_verbosity > 0 || !isatty(fileno(fp)))
 		return;
 	if (left_ms < 0)
-		n = snprintf(line, sizeof(line), "\r%s: %s: %s: %lld s\033[K",
+		n = snprintf(raw, sizeof(raw), "%s: %s: %s: %lld s",
 		    log_prog, subject, what, (long long)(elapsed_ms / 1000));
 	else
-		n = snprintf(line, sizeof(line), "\r%s: %s: %s: %lld s, "
-		    "deadline in %lld s\033[K", log_prog, subject, what,
+		n = snprintf(raw, sizeof(raw), "%s: %s: %s: %lld s, "
+		    "deadline in %lld s", log_prog, subject, what,
 		    (long long)(elapsed_ms / 1000),
 		    (long long)(left_ms / 1000));
-	if (n > 0 && (size_t)n < sizeof(line)) {
-		fputs(line, fp);
-		fflush(fp);
-		progress_shown = 1;
-	}
+	/* A line cut short could split a secret and hide it. */
+	if (n < 0 || (size_t)n >= sizeof(raw) ||
+	    (rlen = redact(raw, (size_t)n, NULL)) >= sizeof(red))
+		return;
+	redact(raw, (size_t)n, red);
+	escape((unsigned char *)red, rlen, 0, out, &cut);
+	fprintf(fp, "\r%s\033[K", out);
+	fflush(fp);
+	progress_shown = 1;
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(red, sizeof(red));
 }
 
 /*

@@ -102,14 +102,17 @@ START_TEST(test_progress_stays_quiet_off_a_terminal)
 }
 END_TEST
 
-START_TEST(test_progress_shows_elapsed_and_deadline_on_a_terminal)
+/* The slave side of the pseudo-terminal a test logs to. */
+static FILE	*tty;
+
+/*
+ * Open a pseudo-terminal and point the log at its slave side, with
+ * verbosity 0 as on a user's terminal.  Returns the master's fd.
+ */
+static int
+tty_start(void)
 {
-	struct pollfd	 pfd;
-	char		 buf[512];
-	size_t		 len;
-	ssize_t		 n;
-	FILE		*tty;
-	int		 m;
+	int	m;
 
 	m = posix_openpt(O_RDWR | O_NOCTTY);
 	ck_assert_int_ge(m, 0);
@@ -119,23 +122,64 @@ START_TEST(test_progress_shows_elapsed_and_deadline_on_a_terminal)
 	ck_assert_ptr_nonnull(tty);
 	log_set_stream(tty);
 	log_verbosity = 0;
-	log_progress("bruno-2", "waiting for SSH", 12000, 168000);
-	log_err("bruno-2", "refused");
+	return m;
+}
+
+/*
+ * Close the slave side, put the log back on its file and read what
+ * the terminal showed into buf.  Returns buf.
+ */
+static char *
+tty_stop(int m, char *buf, size_t size)
+{
+	struct pollfd	 pfd;
+	size_t		 len = 0;
+	ssize_t		 n;
+
 	fclose(tty);
 	log_set_stream(logged_fp);
 	/* The terminal may hand the text over in pieces. */
-	len = 0;
 	pfd.fd = m;
 	pfd.events = POLLIN;
-	while (len < sizeof(buf) - 1 && poll(&pfd, 1, 500) == 1 &&
-	    (n = read(m, buf + len, sizeof(buf) - 1 - len)) > 0)
+	while (len < size - 1 && poll(&pfd, 1, 500) == 1 &&
+	    (n = read(m, buf + len, size - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
 	close(m);
+	return buf;
+}
+
+START_TEST(test_progress_shows_elapsed_and_deadline_on_a_terminal)
+{
+	char	buf[512];
+	int	m;
+
+	m = tty_start();
+	log_progress("bruno-2", "waiting for SSH", 12000, 168000);
+	log_err("bruno-2", "refused");
+	tty_stop(m, buf, sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "\rtest: bruno-2: waiting for "
 	    "SSH: 12 s, deadline in 168 s"));
 	/* A message first clears the progress line. */
 	ck_assert_ptr_nonnull(strstr(buf, "\r\033[Ktest: bruno-2: refused"));
+}
+END_TEST
+
+START_TEST(test_progress_line_is_redacted_and_escaped)
+{
+	char	buf[512];
+	int	m;
+
+	log_secret("hunter2-token");
+	m = tty_start();
+	/* What a server said, with a secret and a terminal escape. */
+	log_progress("bruno-2", "status hunter2-token\033]0;pwned\a",
+	    3000, -1);
+	tty_stop(m, buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "hunter2") == NULL, "leaked: %s", buf);
+	ck_assert_msg(strstr(buf, "\033]") == NULL, "raw escape: %s", buf);
+	ck_assert_ptr_nonnull(strstr(buf, "test: bruno-2: status "
+	    LOG_REDACTED "\\x1b]0;pwned\\x07: 3 s"));
 }
 END_TEST
 
@@ -426,6 +470,7 @@ log_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_progress_stays_quiet_off_a_terminal);
 	tcase_add_test(tc, test_progress_shows_elapsed_and_deadline_on_a_terminal);
+	tcase_add_test(tc, test_progress_line_is_redacted_and_escaped);
 	tcase_add_test(tc, test_error_line_names_program_then_subject);
 	tcase_add_test(tc, test_line_without_subject_has_only_the_program);
 	tcase_add_test(tc, test_program_name_is_the_last_part_of_its_path);
