@@ -8,7 +8,7 @@ READY_PHASES += secrets
 ifneq ($(PIPELINE),)
 $(eval $(call inputs,secrets,$(INFISICAL_URL) $(INFISICAL_PROJECT_ID) \
 	$(INFISICAL_ENV) $(INFISICAL_PATH) $(DEVICES_SECRET) \
-	$(REQUIRED_SECRETS)))
+	$(REQUIRED_SECRETS) key=$(SSH_KEY) bundle=$(BOOTSTRAP_BUNDLE)))
 
 $(call stamp,secrets): $(HOST_DIR)/inputs/secrets | $(HOST_DIR)
 	$(Q)$(call phase,secrets,verify the secrets in Infisical) \

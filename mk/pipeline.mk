@@ -54,29 +54,41 @@ READY_PHASES ?=
 
 DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 
+# like VAR ERE HOWTO: the whole of VAR's value must match the extended
+# regular expression ERE, else make stops naming VAR; like-value NAME
+# VALUE ERE HOWTO does it for a value not in a variable of its own.
+# grep only reads.
+like = $(call like-value,$(1),$($(1)),$(2),$(3))
+like-value = $(if $(shell printf '%s' '$(subst ','\'',$(2))' | \
+	grep -Ex '$(strip $(3))'),,$(error $(1): '$(2)' $(strip $(4))))
+
+# valid-name NAME VALUE: an RFC 1123 label, and never old or new (the
+# runbook's lesson: servers are called by their names, which stay
+# true).
+digitless = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,\
+	$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
+label-ere := [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?
+valid-name = $(call like-value,$(1),$(2),$(label-ere),is not a host name: use 1 to 63 lower-case letters$(,) \
+	digits and inner dashes)$(if $(filter old new,$(call digitless,\
+	$(subst -, ,$(2)))),$(error $(1): '$(2)' calls a server old or \
+	new, which stops being true after the move: name it for what it \
+	is, e.g. bruno-2))
+, := ,
+
+# Every name a goal is given is checked when make reads the files,
+# before any host's run starts: HOSTS="a old" must not provision a.
+ifneq ($(filter $(HOST_GOALS) status,$(MAKECMDGOALS)),)
+$(foreach v,HOST FROM,$(if $($(v)),$(call valid-name,$(v),$($(v)))))
+$(foreach h,$(HOSTS),$(call valid-name,HOSTS,$(h)))
+endif
+
 ifneq ($(filter $(HOST_GOALS),$(MAKECMDGOALS)),)
 
 ifeq ($(strip $(HOST)$(HOSTS)),)
 $(error HOST: not set: name the server, e.g. make provision HOST=bruno-2)
 endif
 
-# valid-name VAR: an RFC 1123 label, and never old or new (the runbook's
-# lesson: servers are called by their names, which stay true).
-digitless = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,\
-	$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
-valid-name = $(if $(shell printf '%s' '$(subst ','\'',$($(1)))' | \
-	grep -Ex '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?'),,$(error $(1): \
-	'$($(1))' is not a host name: use 1 to 63 lower-case letters, \
-	digits and inner dashes))$(if $(filter old new,$(call digitless,\
-	$(subst -, ,$($(1))))),$(error $(1): '$($(1))' calls a server \
-	old or new, which stops being true after the move: name it for \
-	what it is, e.g. bruno-2))
-
-ifneq ($(HOST),)
-$(call valid-name,HOST)
-endif
 ifneq ($(FROM),)
-$(call valid-name,FROM)
 $(if $(filter $(FROM),$(HOST)),$(error FROM: '$(FROM)' is the host \
 	being provisioned: name the server its services move from))
 endif

@@ -19,8 +19,10 @@ SETTINGS := INFISICAL_URL INFISICAL_PROJECT_ID INFISICAL_ENV \
 	INFISICAL_PATH INFISICAL_CREDENTIALS REQUIRED_SECRETS \
 	DEVICES_SECRET CAFILE HETZNER_URL SERVER_TYPE SERVER_IMAGE \
 	SERVER_LOCATION SERVER_LABELS SSH_USER SSH_PORT SSH_KEY \
-	SERVER_ROLE DOMAIN_SUFFIX CLOUDFLARE_URL DNS_ZONE DNS_RECORDS \
-	SERVER_WAIT LOCK_WAIT INVENTORY BOOTSTRAP_BUNDLE
+	SERVER_ROLE DOMAIN_SUFFIX INVENTORY BOOTSTRAP_PLAYBOOK \
+	DEPLOY_PLAYBOOK SERVICES_DIR TRAEFIK_CONTAINER \
+	INFISICAL_CONTAINER INFISICAL_DB_CONTAINER CLOUDFLARE_URL \
+	DNS_ZONE DNS_RECORDS SERVER_WAIT LOCK_WAIT BOOTSTRAP_BUNDLE
 
 # Defaults a site may leave out; everything else must be set.
 INFISICAL_ENV ?= prod
@@ -35,6 +37,13 @@ SERVER_ROLE ?= production
 SERVER_WAIT ?= 15m
 LOCK_WAIT ?= 30s
 INVENTORY ?= $(TOP)/inventory/hosts.yml
+# The runbook's playbooks, its services directory and container names.
+BOOTSTRAP_PLAYBOOK ?= playbooks/site.yml
+DEPLOY_PLAYBOOK ?= playbooks/deploy-services.yml
+SERVICES_DIR ?= /root/coder-core/services/production
+TRAEFIK_CONTAINER ?= traefik
+INFISICAL_CONTAINER ?= infisical
+INFISICAL_DB_CONTAINER ?= infisical-postgres
 # Names the helpers ask for; a site lists more in REQUIRED_SECRETS.
 REQUIRED_SECRETS ?= HETZNER_API_TOKEN CLOUDFLARE_API_TOKEN
 
@@ -55,7 +64,8 @@ DNS_ZONE ?= $(DOMAIN_SUFFIX)
 # A path in a site is relative to the top of the tree, wherever make
 # was started from.
 abs_path = $(if $(strip $(1)),$(if $(filter /%,$(1)),$(1),$(TOP)/$(1)))
-$(foreach v,INVENTORY CAFILE SSH_KEY INFISICAL_CREDENTIALS BOOTSTRAP_BUNDLE,\
+$(foreach v,INVENTORY CAFILE SSH_KEY INFISICAL_CREDENTIALS \
+	BOOTSTRAP_BUNDLE BOOTSTRAP_PLAYBOOK DEPLOY_PLAYBOOK,\
 	$(eval $(v) := $(call abs_path,$(strip $($(v))))))
 
 # need VAR HOWTO: VAR must not be empty.
@@ -68,12 +78,50 @@ $(call need,SERVER_TYPE,a Hetzner server type, e.g. cpx32)
 $(call need,SERVER_LOCATION,a Hetzner location, e.g. nbg1)
 $(call need,DOMAIN_SUFFIX,the domain the services live under)
 $(call need,DNS_RECORDS,records as name:proxied or name:dns-only)
+$(foreach v,INFISICAL_ENV DEVICES_SECRET HETZNER_URL CLOUDFLARE_URL \
+	SERVER_IMAGE SSH_USER SSH_PORT SERVER_ROLE INVENTORY SERVER_WAIT \
+	LOCK_WAIT BOOTSTRAP_PLAYBOOK DEPLOY_PLAYBOOK SERVICES_DIR \
+	TRAEFIK_CONTAINER INFISICAL_CONTAINER INFISICAL_DB_CONTAINER,\
+	$(call need,$(v),see mk/site.example or leave it out for the \
+	default))
 
-$(if $(filter-out 0 1 2 3 4 5 6 7 8 9,$(subst 0, 0 ,$(subst 1, 1 ,\
-	$(subst 2, 2 ,$(subst 3, 3 ,$(subst 4, 4 ,$(subst 5, 5 ,\
-	$(subst 6, 6 ,$(subst 7, 7 ,$(subst 8, 8 ,$(subst 9, 9 ,\
-	$(SSH_PORT)))))))))))),$(error SSH_PORT: '$(SSH_PORT)' is not a \
-	port number: give one from 1 to 65535))
+# The form of each value, so that a typo stops here and not halfway
+# through a phase.  TLS is never optional, so every API is https.
+# (An ERE never starts a continued line: make would add a space to it.)
+word-ere := [A-Za-z0-9][A-Za-z0-9._-]*
+url-ere := https://[^[:space:]]+
+user-ere := [a-z_][a-z0-9_-]{0,31}
+port-ere := [1-9][0-9]{0,4}
+$(foreach v,INFISICAL_URL HETZNER_URL CLOUDFLARE_URL,$(call like,$(v),\
+	$(url-ere),is not an https URL: give https://HOST/...))
+$(foreach v,INFISICAL_PROJECT_ID INFISICAL_ENV SERVER_TYPE \
+	SERVER_IMAGE SERVER_LOCATION TRAEFIK_CONTAINER INFISICAL_CONTAINER \
+	INFISICAL_DB_CONTAINER,$(call like,$(v),$(word-ere),is not one \
+	word: use letters$(,) digits$(,) dots$(,) dashes and underscores))
+$(call like,INFISICAL_PATH,/[^[:space:]]*,is not a secret path: \
+	start it with /, e.g. /)
+$(foreach v,DEVICES_SECRET $(REQUIRED_SECRETS),$(call like-value,\
+	$(if $(filter $(v),$(DEVICES_SECRET)),DEVICES_SECRET,\
+	REQUIRED_SECRETS),$(v),[A-Z_][A-Z0-9_]*,is not a secret name: \
+	use upper-case letters$(,) digits and underscores))
+$(call like,SSH_USER,$(user-ere),is not a user name: use \
+	lower-case letters$(,) digits$(,) dashes and underscores)
+$(call like,SSH_PORT,$(port-ere),is not a port number: give one \
+	from 1 to 65535)
+$(if $(shell [ $(SSH_PORT) -le 65535 ] && echo ok),,$(error SSH_PORT: \
+	'$(SSH_PORT)' is not a port number: give one from 1 to 65535))
+$(call like,SERVER_ROLE,[A-Za-z_][A-Za-z0-9_]*,is not an Ansible \
+	group name: use letters$(,) digits and underscores)
+$(foreach v,SERVER_WAIT LOCK_WAIT,$(call like,$(v),[0-9]+(ms|s|m|h)?,\
+	is not a duration: write e.g. 90s$(,) 15m or 1h))
+$(call like,SERVICES_DIR,/[^[:space:]]*[^/],is not an absolute \
+	directory on the server: e.g. /root/coder-core/services/production)
+domain-ere := ($(label-ere)\.)+$(label-ere)
+$(foreach v,DOMAIN_SUFFIX DNS_ZONE,$(call like,$(v),$(domain-ere),is \
+	not a domain name: e.g. example.com))
+$(if $(filter $(DNS_ZONE),$(DOMAIN_SUFFIX))$(filter %.$(DNS_ZONE),\
+	$(DOMAIN_SUFFIX)),,$(error DOMAIN_SUFFIX: '$(DOMAIN_SUFFIX)' is not \
+	in DNS_ZONE '$(DNS_ZONE)': the records must live in that zone))
 
 # Each DNS record is name:proxied or name:dns-only, named once.
 DNS_NAMES := $(foreach r,$(DNS_RECORDS),$(firstword $(subst :, ,$(r))))
@@ -84,9 +132,18 @@ $(foreach n,$(sort $(DNS_NAMES)),$(if $(filter-out 1,\
 	$(words $(filter $(n),$(DNS_NAMES)))),$(error DNS_RECORDS: '$(n)' \
 	is listed twice: keep one)))
 
+# Labels are key=value, each key once; mkprov/ is mkprov's own, and a
+# role label must agree with the role the inventory gives the host.
+LABEL_KEYS := $(foreach l,$(SERVER_LABELS),$(firstword $(subst =, ,$(l))))
 $(foreach l,$(SERVER_LABELS),$(if $(findstring =,$(l)),,$(error \
 	SERVER_LABELS: '$(l)': write key=value)))
+$(foreach k,$(sort $(LABEL_KEYS)),$(if $(filter-out 1,$(words \
+	$(filter $(k),$(LABEL_KEYS)))),$(error SERVER_LABELS: '$(k)' is \
+	given twice: keep one)))
 $(if $(filter mkprov/%,$(SERVER_LABELS)),$(error SERVER_LABELS: the \
 	prefix mkprov/ is mkprov's own: use another key))
+$(if $(filter-out role=$(SERVER_ROLE),$(filter role=%,$(SERVER_LABELS))),\
+	$(error SERVER_LABELS: '$(filter role=%,$(SERVER_LABELS))' \
+	contradicts SERVER_ROLE '$(SERVER_ROLE)': make them agree))
 
 endif

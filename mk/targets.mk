@@ -15,8 +15,11 @@ $(addprefix $(HOSTS_GOAL)@,$(HOSTS)): $(HOSTS_GOAL)@%: all
 else ifneq ($(PIPELINE),)
 # state/ lets others through (the sandbox's PostgreSQL runs as another
 # user below it); each host's own directory is for its owner alone.
+# Made 0700 from the start: a mkdir then chmod would leave a moment
+# in which others could look in.
 $(HOST_DIR) $(HOST_DIR)/inputs:
-	$(Q)mkdir -p $@ && chmod 0700 $@ && chmod 0711 $(STATE)
+	$(Q)mkdir -p -m 0711 $(STATE) && chmod 0711 $(STATE) && \
+		mkdir -p -m 0700 $(HOST_DIR) && mkdir -p -m 0700 $@
 
 ifeq ($(MKP_LOCKED)$(DRY_RUN),)
 # The outer make: take the host's lock, unless nothing is left to do,

@@ -77,6 +77,61 @@ test_expect_success 'malformed settings are named' '
 	    SERVER_LABELS=mkprov/host=x
 '
 
+test_expect_success 'ports, durations and names out of range are named' '
+	refused "SSH_PORT: .0. is not a port" provision HOST=b SSH_PORT=0 &&
+	refused "SSH_PORT: .65536. is not a port" provision HOST=b \
+	    SSH_PORT=65536 &&
+	refused "SSH_PORT: not set" provision HOST=b SSH_PORT= &&
+	refused "SERVER_WAIT: .forever. is not a duration" provision HOST=b \
+	    SERVER_WAIT=forever &&
+	refused "LOCK_WAIT: .5 min. is not a duration" provision HOST=b \
+	    "LOCK_WAIT=5 min" &&
+	refused "SERVER_IMAGE: not set" provision HOST=b SERVER_IMAGE= &&
+	refused "SSH_USER: .Root. is not a user name" provision HOST=b \
+	    SSH_USER=Root &&
+	refused "SERVER_ROLE: .a-b. is not an Ansible group" provision \
+	    HOST=b SERVER_ROLE=a-b &&
+	refused "INFISICAL_PATH: .prod. is not a secret path" provision \
+	    HOST=b INFISICAL_PATH=prod &&
+	refused "REQUIRED_SECRETS: .s3-key. is not a secret name" \
+	    provision HOST=b "REQUIRED_SECRETS=HETZNER_API_TOKEN s3-key" &&
+	refused "SERVICES_DIR: .srv. is not an absolute directory" \
+	    provision HOST=b SERVICES_DIR=srv &&
+	refused "INFISICAL_DB_CONTAINER: not set" provision HOST=b \
+	    INFISICAL_DB_CONTAINER=
+'
+
+test_expect_success 'every API must be reached over https' '
+	refused "INFISICAL_URL: .http://secrets.test. is not an https URL" \
+	    provision HOST=b INFISICAL_URL=http://secrets.test &&
+	refused "HETZNER_URL: .api.hetzner.cloud/v1. is not an https" \
+	    provision HOST=b HETZNER_URL=api.hetzner.cloud/v1
+'
+
+test_expect_success 'settings that contradict each other are named' '
+	refused "DOMAIN_SUFFIX: .example.test. is not in DNS_ZONE" \
+	    provision HOST=b DNS_ZONE=example.org &&
+	refused "SERVER_LABELS: .tier. is given twice" provision HOST=b \
+	    "SERVER_LABELS=tier=a tier=b" &&
+	refused "SERVER_LABELS: .role=staging. contradicts SERVER_ROLE" \
+	    provision HOST=b SERVER_LABELS=role=staging &&
+	make -C "$MKP_TOP" -n SITE="$TEST_DIR/site.mk" provision \
+	    HOST=bruno-2 DNS_ZONE=example.test \
+	    DOMAIN_SUFFIX=lab.example.test >out 2>&1 &&
+	make -C "$MKP_TOP" -n SITE="$TEST_DIR/site.mk" provision \
+	    HOST=bruno-2 SERVER_LABELS=role=production >out 2>&1
+'
+
+test_expect_success 'every host of HOSTS is checked before any runs' '
+	refused "HOSTS: .old. calls a server old or new" provision \
+	    "HOSTS=bruno-3 old" &&
+	test ! -e "$TEST_DIR/state/bruno-3"
+'
+
+test_expect_success 'make status refuses a bad name too' '
+	refused "HOST: .old. calls a server old or new" status HOST=old
+'
+
 test_expect_success 'a missing site file is named with the fix' '
 	refused "no such file: copy mk/site.example" provision HOST=b \
 	    SITE=/nonexistent/site.mk

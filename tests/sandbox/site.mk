@@ -50,6 +50,7 @@ SSH_KEY = $(SANDBOX_SSH_KEY)
 SERVER_ROLE = production
 DOMAIN_SUFFIX = $(SANDBOX_DOMAIN)
 INVENTORY = $(SANDBOX_RUN)/inventory/hosts.yml
+SERVICES_DIR = /srv/services/production
 
 CLOUDFLARE_URL = $(SANDBOX_CLOUDFLARE_URL)
 DNS_RECORDS = secrets:proxied git:dns-only media:proxied cdn:proxied \
