@@ -46,48 +46,39 @@ cmp_double(const void *a, const void *b)
 }
 
 /*
- * The p-th percentile (0 to 100) of n values, by the nearest rank on
- * a sorted copy, so that p99 of 2000 requests is an observed one.
+ * The p-th percentile (0 to 100) of n values, by the nearest rank, so
+ * that p99 of 2000 requests is an observed one.  Sorts v in place
+ * rather than a copy, so that it cannot fail for want of memory.
  * Returns it, or 0 when n is 0.
  */
 double
-bench_percentile(const double *v, size_t n, double p)
+bench_percentile(double *v, size_t n, double p)
 {
-	double	*s, r;
-	size_t	 k;
+	size_t	k;
 
 	if (n == 0)
 		return 0;
-	s = bench_alloc(n * sizeof(*s));
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
+	qsort(v, n, sizeof(*v), cmp_double);
 	k = (size_t)(p / 100 * (double)n + 0.999999);
 	if (k < 1)
 		k = 1;
 	if (k > n)
 		k = n;
-	r = s[k - 1];
-	free(s);
-	return r;
+	return v[k - 1];
 }
 
 /*
  * Fill st with the median, smallest and largest of n values (n > 0);
- * the median of an even count is the mean of the middle two.
- * Returns nothing.
+ * the median of an even count is the mean of the middle two.  Sorts
+ * v in place, as bench_percentile does.  Returns nothing.
  */
 void
-bench_stats(const double *v, size_t n, struct bench_stats *st)
+bench_stats(double *v, size_t n, struct bench_stats *st)
 {
-	double	*s;
-
-	s = bench_alloc(n * sizeof(*s));
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
-	st->med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-	st->min = s[0];
-	st->max = s[n - 1];
-	free(s);
+	qsort(v, n, sizeof(*v), cmp_double);
+	st->med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	st->min = v[0];
+	st->max = v[n - 1];
 }
 
 /*
@@ -173,8 +164,8 @@ bench_rand(uint64_t *state)
 }
 
 /*
- * malloc that ends the program when memory runs out: a benchmark
- * without its workload has nothing to measure.  Returns the memory.
+ * malloc that says so when memory runs out (n 0 is taken as 1).
+ * Returns the memory, or NULL (reported).
  */
 void *
 bench_alloc(size_t n)
@@ -188,9 +179,10 @@ bench_alloc(size_t n)
 }
 
 /*
- * Report "prog: subject: message" and exit 1.  Returns never.
+ * Report "bench: subject: message" on stderr.  Returns -1, for
+ * "return bench_fail(...)".
  */
-void
+int
 bench_fail(const char *subject, const char *fmt, ...)
 {
 	va_list	ap;
@@ -200,23 +192,23 @@ bench_fail(const char *subject, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(1);
+	return -1;
 }
 
 /*
- * Parse an argument as a number in [min, max], or exit 3 naming it.
- * Returns the number.
+ * Parse the argument what, s, as a number in [min, max] into *out.
+ * Returns 0, or -1 (reported, naming the argument): a usage error.
  */
-long
-bench_num(const char *s, long min, long max, const char *what)
+int
+bench_num(const char *s, long min, long max, const char *what,
+    long *out)
 {
 	const char	*errstr;
 	long long	 n;
 
 	n = util_strtonum(s, min, max, &errstr);
-	if (errstr != NULL) {
-		fprintf(stderr, "bench: %s: %s: %s\n", what, s, errstr);
-		exit(3);
-	}
-	return (long)n;
+	if (errstr != NULL)
+		return bench_fail(what, "%s: %s", s, errstr);
+	*out = (long)n;
+	return 0;
 }

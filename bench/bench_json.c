@@ -26,6 +26,7 @@
 #define SERVERS		5000
 #define GEN_REPS	5
 #define PARSE_REPS	5
+#define REPS_MAX	100
 #define FILE_MAX	(512L * 1024 * 1024)
 #define MIB		(1024.0 * 1024.0)
 
@@ -310,20 +311,19 @@ gen_list(int n, char **out, size_t *len)
 }
 
 /*
- * The gen command.  Returns the exit status.
+ * The gen command, reps <= REPS_MAX.  Returns the exit status: 0, or
+ * 1 (reported).
  */
 static int
 cmd_gen(const char *file, int n, int reps)
 {
-	double	*mibs, *rate;
+	double	 mibs[REPS_MAX], rate[REPS_MAX];
 	char	*doc = NULL;
 	size_t	 len = 0;
 	int64_t	 t0;
 	int	 r;
 	struct bench_stats st;
 
-	mibs = bench_alloc((size_t)reps * sizeof(*mibs));
-	rate = bench_alloc((size_t)reps * sizeof(*rate));
 	for (r = 0; r < reps; r++) {
 		free(doc);
 		t0 = bench_now_ns();
@@ -332,8 +332,10 @@ cmd_gen(const char *file, int n, int reps)
 		rate[r] = n / bench_secs(t0);
 		mibs[r] = (double)len / MIB * rate[r] / n;
 	}
-	if (util_write_atomic(file, doc, len, 0644) == -1)
+	if (util_write_atomic(file, doc, len, 0644) == -1) {
+		free(doc);
 		return 1;
+	}
 	bench_stats(mibs, (size_t)reps, &st);
 	bench_result("json: generate a list of servers (jw_*)", &st, "MiB/s",
 	    "%d servers, %.1f MiB of JSON, built %d times; jw_finish "
@@ -342,8 +344,6 @@ cmd_gen(const char *file, int n, int reps)
 	bench_result("json: generate, per server", &st, "servers/s",
 	    "the same runs");
 	free(doc);
-	free(mibs);
-	free(rate);
 	return 0;
 }
 
@@ -434,15 +434,15 @@ read_all(yajl_val root)
 	size_t		 i, n;
 
 	if (json_arr(root, "servers", &list, &n, &err) == -1)
-		bench_fail("servers", "%s", err.msg);
+		return bench_fail("servers", "%s", err.msg);
 	for (i = 0; i < n; i++) {
 		if (read_server(root, i, &s, &err) == -1)
-			bench_fail("servers", "%zu: %s", i, err.msg);
+			return bench_fail("servers", "%zu: %s", i, err.msg);
 		if (s.id != 10000000LL + (long long)i ||
 		    strcmp(s.name, s.host) != 0 || s.ipv6[0] == '\0' ||
 		    (i % 10 == 9) != (s.ipv4[0] == '\0'))
-			bench_fail("servers", "%zu: not the server generated",
-			    i);
+			return bench_fail("servers", "%zu: not the server "
+			    "generated", i);
 	}
 	return (long)n;
 }
@@ -450,102 +450,121 @@ read_all(yajl_val root)
 /*
  * Time yajl_tree_parse itself on buf (NUL-terminated), the floor
  * under json_parse, which scans and copies its input first.  Returns
- * the throughput in MiB/s.
+ * 0 with the throughput in MiB/s in *mibs, or -1 (reported).
  */
-static double
-yajl_floor(const char *buf, size_t len)
+static int
+yajl_floor(const char *buf, size_t len, double *mibs)
 {
 	char		ebuf[256];
 	yajl_val	v;
 	int64_t		t0;
-	double		mibs;
 
 	t0 = bench_now_ns();
 	if ((v = yajl_tree_parse(buf, ebuf, sizeof(ebuf))) == NULL)
-		bench_fail("yajl_tree_parse", "%s", ebuf);
-	mibs = len / MIB / bench_secs(t0);
+		return bench_fail("yajl_tree_parse", "%s", ebuf);
+	*mibs = len / MIB / bench_secs(t0);
 	yajl_tree_free(v);
-	return mibs;
+	return 0;
+}
+
+/* The timings of the parse command, one entry per run. */
+struct parse_runs {
+	double	mibs[REPS_MAX];
+	double	parse[REPS_MAX];
+	double	look[REPS_MAX];
+	double	freeing[REPS_MAX];
+	double	floor[REPS_MAX];
+	long	n;		/* servers read */
+};
+
+/*
+ * Parse buf and read every server reps times (reps <= REPS_MAX), then
+ * time yajl alone as often, into t.  Returns 0, or -1 (reported).
+ */
+static int
+parse_runs(const char *file, const char *buf, size_t len, int reps,
+    struct parse_runs *t)
+{
+	struct json_err	 err;
+	yajl_val	 v;
+	int64_t		 t0, t1, t2;
+	int		 r;
+
+	for (r = 0; r < reps; r++) {
+		t0 = bench_now_ns();
+		if ((v = json_parse(buf, len, &err)) == NULL)
+			return bench_fail(file, "%s", err.msg);
+		t1 = bench_now_ns();
+		t->n = read_all(v);
+		t2 = bench_now_ns();
+		json_free(v);
+		if (t->n == -1)
+			return -1;
+		t->mibs[r] = len / MIB / bench_secs(t0);
+		t->freeing[r] = bench_secs(t2) * 1000;
+		t->parse[r] = len / MIB / ((t1 - t0) / 1e9);
+		t->look[r] = t->n / ((t2 - t1) / 1e9);
+	}
+	for (r = 0; r < reps; r++)
+		if (yajl_floor(buf, len, &t->floor[r]) == -1)
+			return -1;
+	return 0;
 }
 
 /*
- * The parse command.  Returns the exit status.
+ * The parse command, reps <= REPS_MAX.  Returns the exit status: 0,
+ * or 1 (reported).
  */
 static int
 cmd_parse(const char *file, int reps)
 {
+	struct parse_runs t;
 	struct bench_stats st;
-	struct json_err	 err;
-	yajl_val	 v;
 	char		*buf;
 	size_t		 len;
-	double		*mibs, *parse, *look, *freeing, *floor;
-	long		 n = 0, rss0;
-	int64_t		 t0, t1, t2;
-	int		 r;
+	long		 rss0;
 
 	if (util_read_file(file, FILE_MAX, &buf, &len) == -1)
 		return 1;
 	rss0 = bench_maxrss_kb();
-	mibs = bench_alloc((size_t)reps * sizeof(*mibs));
-	parse = bench_alloc((size_t)reps * sizeof(*parse));
-	look = bench_alloc((size_t)reps * sizeof(*look));
-	freeing = bench_alloc((size_t)reps * sizeof(*freeing));
-	floor = bench_alloc((size_t)reps * sizeof(*floor));
-	for (r = 0; r < reps; r++) {
-		t0 = bench_now_ns();
-		if ((v = json_parse(buf, len, &err)) == NULL)
-			bench_fail(file, "%s", err.msg);
-		t1 = bench_now_ns();
-		n = read_all(v);
-		t2 = bench_now_ns();
-		json_free(v);
-		mibs[r] = len / MIB / bench_secs(t0);
-		freeing[r] = bench_secs(t2) * 1000;
-		parse[r] = len / MIB / ((t1 - t0) / 1e9);
-		look[r] = n / ((t2 - t1) / 1e9);
+	if (parse_runs(file, buf, len, reps, &t) == -1) {
+		free(buf);
+		return 1;
 	}
-	for (r = 0; r < reps; r++)
-		floor[r] = yajl_floor(buf, len);
-	bench_stats(mibs, (size_t)reps, &st);
+	bench_stats(t.mibs, (size_t)reps, &st);
 	bench_result("json: parse + typed lookups of every server", &st,
 	    "MiB/s", "%ld servers, %.1f MiB; json_parse, 17 typed lookups "
-	    "per server as hcloud_server() does, json_free; %d runs", n,
+	    "per server as hcloud_server() does, json_free; %d runs", t.n,
 	    len / MIB, reps);
-	bench_stats(parse, (size_t)reps, &st);
+	bench_stats(t.parse, (size_t)reps, &st);
 	bench_result("json: json_parse alone", &st, "MiB/s",
 	    "the same runs, up to the tree");
-	bench_stats(floor, (size_t)reps, &st);
+	bench_stats(t.floor, (size_t)reps, &st);
 	bench_result("json: yajl_tree_parse directly", &st, "MiB/s",
 	    "the floor under json_parse (no prescan, no copy); %d runs "
 	    "after the others", reps);
-	bench_stats(look, (size_t)reps, &st);
+	bench_stats(t.look, (size_t)reps, &st);
 	bench_result("json: typed lookups alone", &st, "servers/s",
 	    "the same runs, on the tree");
-	bench_stats(freeing, (size_t)reps, &st);
+	bench_stats(t.freeing, (size_t)reps, &st);
 	bench_result("json: json_free of the tree", &st, "ms",
 	    "the same runs");
 	bench_result1("json: parse max RSS", bench_maxrss_kb() / 1024.0,
 	    "MiB", "getrusage peak of the process; %.1f MiB before the "
 	    "first parse (the file read in)", rss0 / 1024.0);
 	free(buf);
-	free(mibs);
-	free(parse);
-	free(look);
-	free(freeing);
-	free(floor);
 	return 0;
 }
 
 /*
- * Print the usage and exit 3.  Returns never.
+ * Print the usage.  Returns 3, the exit status of a usage error.
  */
-static void __attribute__((noreturn))
+static int
 usage(void)
 {
 	fprintf(stderr, "usage: bench_json gen FILE [SERVERS [REPS]]\n"
 	    "       bench_json parse FILE [REPS]\n");
-	exit(3);
+	return 3;
 }
 
 /*
@@ -555,16 +574,23 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
+	long	servers = SERVERS, reps;
+
 	log_init("bench_json");
-	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "gen") == 0)
-		return cmd_gen(argv[2],
-		    argc > 3 ? (int)bench_num(argv[3], 1, 1000000, "SERVERS") :
-		    SERVERS,
-		    argc > 4 ? (int)bench_num(argv[4], 1, 100, "REPS") :
-		    GEN_REPS);
-	if (argc >= 3 && argc <= 4 && strcmp(argv[1], "parse") == 0)
-		return cmd_parse(argv[2],
-		    argc > 3 ? (int)bench_num(argv[3], 1, 100, "REPS") :
-		    PARSE_REPS);
-	usage();
+	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "gen") == 0) {
+		reps = GEN_REPS;
+		if ((argc > 3 && bench_num(argv[3], 1, 1000000, "SERVERS",
+		    &servers) == -1) || (argc > 4 && bench_num(argv[4], 1,
+		    REPS_MAX, "REPS", &reps) == -1))
+			return 3;
+		return cmd_gen(argv[2], (int)servers, (int)reps);
+	}
+	if (argc >= 3 && argc <= 4 && strcmp(argv[1], "parse") == 0) {
+		reps = PARSE_REPS;
+		if (argc > 3 && bench_num(argv[3], 1, REPS_MAX, "REPS",
+		    &reps) == -1)
+			return 3;
+		return cmd_parse(argv[2], (int)reps);
+	}
+	return usage();
 }

@@ -20,16 +20,17 @@
 
 #define LINES	40000
 #define REPS	5
+#define REPS_MAX	100
 
 static const char alnum[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /*
  * Register n secrets of 40 to 64 letters and digits, the same ones on
- * every run; the first is copied to first (65 bytes).  Returns
- * nothing.
+ * every run; the first is copied to first (65 bytes).  Returns 0, or
+ * -1 (reported).
  */
-static void
+static int
 register_secrets(int n, char *first)
 {
 	uint64_t	rng = 7;
@@ -43,10 +44,11 @@ register_secrets(int n, char *first)
 			s[k] = alnum[bench_rand(&rng) % (sizeof(alnum) - 1)];
 		s[len] = '\0';
 		if (log_secret(s) == -1)
-			bench_fail("log_secret", "out of memory");
+			return bench_fail("log_secret", "out of memory");
 		if (i == 0)
 			memcpy(first, s, (size_t)len + 1);
 	}
+	return 0;
 }
 
 /*
@@ -74,18 +76,19 @@ run(long lines, const char *secret)
 }
 
 /*
- * Measure one case: reps runs with n secrets.  Returns nothing.
+ * Measure one case: reps runs (reps <= REPS_MAX) with n secrets.
+ * Returns 0, or -1 (reported).
  */
-static void
+static int
 measure(long lines, int reps, int n, int with_secret)
 {
 	struct bench_stats	 st;
-	double			*v;
+	double			 v[REPS_MAX];
 	char			 first[65], what[96];
 	int			 r;
 
-	register_secrets(n, first);
-	v = bench_alloc((size_t)reps * sizeof(*v));
+	if (register_secrets(n, first) == -1)
+		return -1;
 	run(lines / 10, with_secret ? first : NULL);
 	for (r = 0; r < reps; r++)
 		v[r] = run(lines, with_secret ? first : NULL);
@@ -94,36 +97,39 @@ measure(long lines, int reps, int n, int with_secret)
 	    with_secret ? ", one in each line" : "");
 	bench_result(what, &st, "lines/s", "%ld lines of ~140 bytes to "
 	    "/dev/null (log_set_stream), %d runs", lines, reps);
-	free(v);
+	return 0;
 }
 
 /*
- * Measure the four cases.  Returns 0, or 3 for a usage error.
+ * Measure the four cases.  Returns 0, 1 when one could not be
+ * measured, or 3 for a usage error.
  */
 int
 main(int argc, char *argv[])
 {
 	FILE	*null;
-	long	 lines = LINES;
-	int	 reps = REPS;
+	long	 lines = LINES, reps = REPS;
+	int	 rc;
 
 	if (argc > 3) {
 		fprintf(stderr, "usage: bench_log [LINES [REPS]]\n");
 		return 3;
 	}
-	if (argc > 1)
-		lines = bench_num(argv[1], 10, 100000000, "LINES");
-	if (argc > 2)
-		reps = (int)bench_num(argv[2], 1, 100, "REPS");
+	if ((argc > 1 && bench_num(argv[1], 10, 100000000, "LINES",
+	    &lines) == -1) || (argc > 2 && bench_num(argv[2], 1, REPS_MAX,
+	    "REPS", &reps) == -1))
+		return 3;
 	log_init("bench_log");
-	if ((null = fopen("/dev/null", "w")) == NULL)
+	if ((null = fopen("/dev/null", "w")) == NULL) {
 		bench_fail("/dev/null", "cannot open");
+		return 1;
+	}
 	log_set_stream(null);
-	measure(lines, reps, 0, 0);
-	measure(lines, reps, 10, 0);
-	measure(lines, reps, 100, 0);
-	measure(lines, reps, 100, 1);
+	rc = measure(lines, (int)reps, 0, 0) == -1 ||
+	    measure(lines, (int)reps, 10, 0) == -1 ||
+	    measure(lines, (int)reps, 100, 0) == -1 ||
+	    measure(lines, (int)reps, 100, 1) == -1;
 	log_set_stream(NULL);
 	fclose(null);
-	return 0;
+	return rc;
 }

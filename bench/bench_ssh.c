@@ -27,12 +27,13 @@
 #include "log.h"
 #include "ssh.h"
 
-#define MIB	(1024.0 * 1024.0)
+#define MIB		(1024.0 * 1024.0)
+#define REPS_MAX	100
 
 static struct ssh_conf conf;
 
 /*
- * Open a connection.  Returns it; exits when that fails.
+ * Open a connection.  Returns it, or NULL (reported).
  */
 static struct ssh_conn *
 open_conn(void)
@@ -40,34 +41,40 @@ open_conn(void)
 	struct ssh_conn	*c;
 	enum ssh_error	 err;
 
-	if (ssh_open(&conf, &c, &err) == -1)
+	if (ssh_open(&conf, &c, &err) == -1) {
 		bench_fail(conf.host, "ssh_open: %s", ssh_strerror(err));
+		return NULL;
+	}
 	return c;
 }
 
 /*
  * Open and close n connections, each latency in ms into lat.
- * Returns nothing.
+ * Returns 0, or -1 (reported).
  */
-static void
+static int
 run_open(long n, double *lat)
 {
-	int64_t	t0;
-	long	i;
+	struct ssh_conn	*c;
+	int64_t		 t0;
+	long		 i;
 
 	for (i = 0; i < n; i++) {
 		t0 = bench_now_ns();
-		ssh_close(open_conn());
+		if ((c = open_conn()) == NULL)
+			return -1;
+		ssh_close(c);
 		lat[i] = bench_secs(t0) * 1000;
 	}
+	return 0;
 }
 
 /*
- * Run "true" n times on c, each latency in ms into lat.  Returns the
- * round trips per second.
+ * Run "true" n times on c, each latency in ms into lat.  Returns 0
+ * with the round trips per second in *rate, or -1 (reported).
  */
-static double
-run_exec(struct ssh_conn *c, long n, double *lat)
+static int
+run_exec(struct ssh_conn *c, long n, double *lat, double *rate)
 {
 	int64_t	t0, t1;
 	long	i;
@@ -78,18 +85,19 @@ run_exec(struct ssh_conn *c, long n, double *lat)
 		t1 = bench_now_ns();
 		if (ssh_exec(c, "true", -1, -1, -1, &status) == -1 ||
 		    status != 0)
-			bench_fail(conf.host, "true: failed");
+			return bench_fail(conf.host, "true: failed");
 		lat[i] = bench_secs(t1) * 1000;
 	}
-	return n / bench_secs(t0);
+	*rate = n / bench_secs(t0);
+	return 0;
 }
 
 /*
- * Read bytes zeros through one channel into /dev/null.  Returns the
- * MiB per second.
+ * Read bytes zeros through one channel into /dev/null.  Returns 0
+ * with the MiB per second in *rate, or -1 (reported).
  */
-static double
-run_read(struct ssh_conn *c, long bytes, int null)
+static int
+run_read(struct ssh_conn *c, long bytes, int null, double *rate)
 {
 	char	cmd[64];
 	int64_t	t0;
@@ -98,15 +106,18 @@ run_read(struct ssh_conn *c, long bytes, int null)
 	snprintf(cmd, sizeof(cmd), "head -c %ld /dev/zero", bytes);
 	t0 = bench_now_ns();
 	if (ssh_exec(c, cmd, -1, null, -1, &status) == -1 || status != 0)
-		bench_fail(conf.host, "%s: failed", cmd);
-	return bytes / MIB / bench_secs(t0);
+		return bench_fail(conf.host, "%s: failed", cmd);
+	*rate = bytes / MIB / bench_secs(t0);
+	return 0;
 }
 
 /*
- * Pipe bytes zeros from a to b.  Returns the MiB per second.
+ * Pipe bytes zeros from a to b.  Returns 0 with the MiB per second in
+ * *rate, or -1 (reported).
  */
-static double
-run_pipe(struct ssh_conn *a, struct ssh_conn *b, long bytes)
+static int
+run_pipe(struct ssh_conn *a, struct ssh_conn *b, long bytes,
+    double *rate)
 {
 	char		cmd[64];
 	uint64_t	moved = 0;
@@ -117,11 +128,12 @@ run_pipe(struct ssh_conn *a, struct ssh_conn *b, long bytes)
 	t0 = bench_now_ns();
 	if (ssh_pipe(a, cmd, b, "cat >/dev/null", -1, &sa, &sb,
 	    &moved) == -1 || sa != 0 || sb != 0)
-		bench_fail(conf.host, "pipe: failed");
+		return bench_fail(conf.host, "pipe: failed");
 	if (moved != (uint64_t)bytes)
-		bench_fail(conf.host, "pipe: %llu bytes of %ld arrived",
-		    (unsigned long long)moved, bytes);
-	return bytes / MIB / bench_secs(t0);
+		return bench_fail(conf.host, "pipe: %llu bytes of %ld "
+		    "arrived", (unsigned long long)moved, bytes);
+	*rate = bytes / MIB / bench_secs(t0);
+	return 0;
 }
 
 /*
@@ -144,41 +156,15 @@ report_lat(const char *what, double *p50, double *p99, int reps,
 }
 
 /*
- * Run a mode reps times and report it.  Returns the exit status.
+ * Report what reps runs (reps <= REPS_MAX) of a mode measured: rates
+ * in v, latencies in p50 and p99.  Returns nothing.
  */
-static int
-measure(const char *mode, long count, int reps)
+static void
+report(const char *mode, long count, int reps, double *v, double *p50,
+    double *p99)
 {
-	struct bench_stats	 st;
-	struct ssh_conn		*a = NULL, *b = NULL;
-	double			*v, *p50, *p99, *lat = NULL;
-	int			 r, null = -1;
+	struct bench_stats	st;
 
-	v = bench_alloc((size_t)reps * sizeof(*v));
-	p50 = bench_alloc((size_t)reps * sizeof(*p50));
-	p99 = bench_alloc((size_t)reps * sizeof(*p99));
-	if (strcmp(mode, "open") == 0 || strcmp(mode, "exec") == 0)
-		lat = bench_alloc((size_t)count * sizeof(*lat));
-	if (strcmp(mode, "open") != 0)
-		a = open_conn();
-	if (strcmp(mode, "pipe") == 0)
-		b = open_conn();
-	if ((null = open("/dev/null", O_WRONLY)) == -1)
-		bench_fail("/dev/null", "cannot open");
-	for (r = 0; r < reps; r++) {
-		if (strcmp(mode, "open") == 0)
-			run_open(count, lat);
-		else if (strcmp(mode, "exec") == 0)
-			v[r] = run_exec(a, count, lat);
-		else if (strcmp(mode, "read") == 0)
-			v[r] = run_read(a, count, null);
-		else
-			v[r] = run_pipe(a, b, count);
-		if (lat != NULL) {
-			p50[r] = bench_percentile(lat, (size_t)count, 50);
-			p99[r] = bench_percentile(lat, (size_t)count, 99);
-		}
-	}
 	bench_stats(v, (size_t)reps, &st);
 	if (strcmp(mode, "open") == 0)
 		report_lat("ssh: ssh_open + ssh_close", p50, p99, reps,
@@ -201,14 +187,67 @@ measure(const char *mode, long count, int reps)
 		    bench_maxrss_kb() / 1024.0, "MiB", "getrusage peak "
 		    "after %d pipes of %.0f MiB", reps, count / MIB);
 	}
+}
+
+/*
+ * One run of a mode on the connections a and b, with lat for the
+ * latencies of open and exec.  Returns 0 with the rate in *rate
+ * (0 for open, which has none), or -1 (reported).
+ */
+static int
+run_mode(const char *mode, long count, struct ssh_conn *a,
+    struct ssh_conn *b, int null, double *lat, double *rate)
+{
+	*rate = 0;
+	if (strcmp(mode, "open") == 0)
+		return run_open(count, lat);
+	if (strcmp(mode, "exec") == 0)
+		return run_exec(a, count, lat, rate);
+	if (strcmp(mode, "read") == 0)
+		return run_read(a, count, null, rate);
+	return run_pipe(a, b, count, rate);
+}
+
+/*
+ * Run a mode reps times (reps <= REPS_MAX) and report it.  Returns
+ * the exit status: 0, or 1 (reported).
+ */
+static int
+measure(const char *mode, long count, int reps)
+{
+	struct ssh_conn	*a = NULL, *b = NULL;
+	double		 v[REPS_MAX], p50[REPS_MAX], p99[REPS_MAX];
+	double		*lat = NULL;
+	int		 r, rc = -1, null = -1;
+
+	if ((strcmp(mode, "open") == 0 || strcmp(mode, "exec") == 0) &&
+	    (lat = bench_alloc((size_t)count * sizeof(*lat))) == NULL)
+		goto out;
+	if (strcmp(mode, "open") != 0 && (a = open_conn()) == NULL)
+		goto out;
+	if (strcmp(mode, "pipe") == 0 && (b = open_conn()) == NULL)
+		goto out;
+	if ((null = open("/dev/null", O_WRONLY)) == -1) {
+		bench_fail("/dev/null", "cannot open");
+		goto out;
+	}
+	for (r = 0; r < reps; r++) {
+		if (run_mode(mode, count, a, b, null, lat, &v[r]) == -1)
+			goto out;
+		if (lat != NULL) {
+			p50[r] = bench_percentile(lat, (size_t)count, 50);
+			p99[r] = bench_percentile(lat, (size_t)count, 99);
+		}
+	}
+	report(mode, count, reps, v, p50, p99);
+	rc = 0;
+out:
 	ssh_close(a);
 	ssh_close(b);
-	close(null);
-	free(v);
-	free(p50);
-	free(p99);
+	if (null != -1)
+		close(null);
 	free(lat);
-	return 0;
+	return rc == 0 ? 0 : 1;
 }
 
 /*
@@ -219,8 +258,7 @@ int
 main(int argc, char *argv[])
 {
 	const char	*mode;
-	long		 count;
-	int		 reps;
+	long		 count, reps = 3, port;
 
 	if (argc < 7 || argc > 9) {
 		fprintf(stderr, "usage: bench_ssh HOST PORT USER KEY "
@@ -228,20 +266,23 @@ main(int argc, char *argv[])
 		return 3;
 	}
 	log_init("bench_ssh");
-	conf.host = argv[1];
-	conf.port = (int)bench_num(argv[2], 1, 65535, "PORT");
-	conf.user = argv[3];
-	conf.key_file = argv[4];
-	conf.fingerprint = argv[5];
 	mode = argv[6];
 	if (strcmp(mode, "open") != 0 && strcmp(mode, "exec") != 0 &&
 	    strcmp(mode, "read") != 0 && strcmp(mode, "pipe") != 0) {
 		fprintf(stderr, "bench_ssh: %s: not a mode\n", mode);
 		return 3;
 	}
-	count = argc > 7 ? bench_num(argv[7], 1, 1L << 40, "COUNT") :
-	    strcmp(mode, "open") == 0 ? 20 : strcmp(mode, "exec") == 0 ?
-	    200 : 200L * 1024 * 1024;
-	reps = argc > 8 ? (int)bench_num(argv[8], 1, 100, "REPS") : 3;
-	return measure(mode, count, reps);
+	count = strcmp(mode, "open") == 0 ? 20 :
+	    strcmp(mode, "exec") == 0 ? 200 : 200L * 1024 * 1024;
+	if (bench_num(argv[2], 1, 65535, "PORT", &port) == -1 ||
+	    (argc > 7 && bench_num(argv[7], 1, 1L << 40, "COUNT",
+	    &count) == -1) || (argc > 8 && bench_num(argv[8], 1, REPS_MAX,
+	    "REPS", &reps) == -1))
+		return 3;
+	conf.host = argv[1];
+	conf.port = (int)port;
+	conf.user = argv[3];
+	conf.key_file = argv[4];
+	conf.fingerprint = argv[5];
+	return measure(mode, count, (int)reps);
 }

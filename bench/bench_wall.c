@@ -39,23 +39,32 @@ main(int argc, char *argv[])
 		return 3;
 	}
 	t0 = bench_now_ns();
-	if ((pid = fork()) == -1)
+	if ((pid = fork()) == -1) {
 		bench_fail("fork", "%s", strerror(errno));
+		return 1;
+	}
 	if (pid == 0) {
 		execvp(argv[2], argv + 2);
 		fprintf(stderr, "bench: %s: %s\n", argv[2], strerror(errno));
 		_exit(127);
 	}
-	while (wait4(pid, &status, 0, &ru) == -1)
-		if (errno != EINTR)
+	while (wait4(pid, &status, 0, &ru) == -1) {
+		if (errno != EINTR) {
 			bench_fail("wait4", "%s", strerror(errno));
+			return 1;
+		}
+	}
 	secs = bench_secs(t0);
 	rc = WIFEXITED(status) ? WEXITSTATUS(status) :
 	    128 + WTERMSIG(status);
-	if ((fp = fopen(argv[1], "a")) == NULL)
+	if ((fp = fopen(argv[1], "a")) == NULL) {
 		bench_fail(argv[1], "%s", strerror(errno));
+		return 1;
+	}
 	fprintf(fp, "%.6f %ld %d\n", secs, ru.ru_maxrss, rc);
-	if (fclose(fp) == EOF)
+	if (fclose(fp) == EOF) {
 		bench_fail(argv[1], "%s", strerror(errno));
+		return 1;
+	}
 	return rc;
 }

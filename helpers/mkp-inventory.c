@@ -158,23 +158,15 @@ static const char header[] =
     "# and removes them); edit the rest as you like: comments, order\n"
     "# and other groups and hosts are kept byte for byte.\n";
 
-static void	usage(void) __attribute__((noreturn));
 static void	refuse(const struct doc *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
-/*
- * Print the synopsis and exit with the usage status.
- */
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: mkp-inventory [-nv] -f file -H host "
-	    "-g group -a address -u user\n"
-	    "    -p port -r role -d domain-suffix [-K known-hosts] "
-	    "[-s stamp]\n"
-	    "       mkp-inventory [-nv] -D -f file -H host [-s stamp]\n");
-	exit(MKP_EXIT_USAGE);
-}
+/* What a usage error prints after "usage: ". */
+#define SYNOPSIS	"mkp-inventory [-nv] -f file -H host " \
+	"-g group -a address -u user\n" \
+	"    -p port -r role -d domain-suffix [-K known-hosts] " \
+	"[-s stamp]\n" \
+	"       mkp-inventory [-nv] -D -f file -H host [-s stamp]"
 
 /*
  * Report a shape of the file that mkp-inventory will not edit, at
@@ -429,15 +421,15 @@ check_upsert(struct opts *o)
 }
 
 /*
- * Parse the command line into o and check it.  Exits with the usage
- * status on a mistake.
+ * Parse the command line into o and check it.  Returns 0, or the usage
+ * status (logged).
  */
-static void
+static int
 parse_args(int argc, char *argv[], struct opts *o)
 {
 	int	 ch, bad = 0;
 
-	while ((ch = getopt(argc, argv, "a:Dd:f:g:H:K:np:r:s:u:v")) != -1)
+	while ((ch = getopt(argc, argv, ":a:Dd:f:g:H:K:np:r:s:u:v")) != -1)
 		switch (ch) {
 		case 'a': o->addr = optarg; break;
 		case 'D': o->remove = 1; break;
@@ -452,10 +444,10 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case 's': o->stamp = optarg; break;
 		case 'u': o->user = optarg; break;
 		case 'v': log_verbosity++; break;
-		default: usage();
+		default: return log_usage(ch, SYNOPSIS);
 		}
 	if (optind != argc || o->file == NULL || o->host == NULL)
-		usage();
+		return log_usage(0, SYNOPSIS);
 	if (!valid_host(o->host)) {
 		log_err("-H", "%s: not a host name: use lower-case "
 		    "letters, digits and inner dashes, 63 at most",
@@ -464,8 +456,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	}
 	if (!o->remove)
 		bad += check_upsert(o);
-	if (bad > 0)
-		exit(MKP_EXIT_USAGE);
+	return bad > 0 ? MKP_EXIT_USAGE : 0;
 }
 
 /*
@@ -1939,11 +1930,16 @@ commit(const struct doc *d, const struct opts *o, const struct edit *ed,
 	int	rc;
 
 	if (b->len == d->len && memcmp(b->s, d->text, d->len) == 0) {
+		if (o->dry)
+			printf("plan: %s: %s: already as wanted\n", o->host,
+			    d->path);
 		log_info(d->path, "%s already as wanted", o->host);
 		return MKP_EXIT_UNCHANGED;
 	}
-	if (o->dry)
+	if (o->dry) {
+		printf("plan: %s: %s would change so:\n", o->host, d->path);
 		return print_diff(d, ed) == 0 ? MKP_EXIT_OK : MKP_EXIT_FAIL;
+	}
 	if ((rc = validate(d, o, b)) != 0)
 		return rc;
 	if (util_write_atomic(d->path, b->s, b->len, d->mode) == -1)
@@ -1989,6 +1985,10 @@ run(const struct opts *o)
 	return rc;
 }
 
+/*
+ * Parse the command line, run the helper, and exit with the status of
+ * the contract in mkprov.h.
+ */
 int
 main(int argc, char *argv[])
 {
@@ -1996,7 +1996,8 @@ main(int argc, char *argv[])
 	int		 rc;
 
 	log_init(argv[0]);
-	parse_args(argc, argv, &o);
+	if ((rc = parse_args(argc, argv, &o)) != 0)
+		return rc;
 	rc = run(&o);
 	free(o.sshargs);
 	return rc;

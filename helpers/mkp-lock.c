@@ -33,31 +33,27 @@
 /* How often a waiting run tries the lock again. */
 #define POLL_MS		200
 
-static void	usage(void) __attribute__((noreturn));
-
-/*
- * Print the synopsis and exit with the usage status.
- */
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: mkp-lock [-v] [-w wait] lockfile "
-	    "command [arg ...]\n");
-	exit(MKP_EXIT_USAGE);
-}
+#define SYNOPSIS	"mkp-lock [-v] [-w wait] lockfile command [arg ...]"
 
 /*
  * Describe the current holder from the lock file's contents, in place:
- * the file holds "pid started command" on one line.  Returns a pointer
- * into buf, or a fixed text when the file says nothing usable.
+ * the file holds "pid started command" on one line.  A holder writes
+ * that line just after it takes the lock, so an empty file is read
+ * again for a moment before it counts as saying nothing.  Returns a
+ * pointer into buf, or a fixed text when the file says nothing usable.
  */
 static const char *
 holder(int fd, char *buf, size_t bufsz)
 {
 	ssize_t	 n;
 	char	*nl;
+	int	 tries;
 
-	n = pread(fd, buf, bufsz - 1, 0);
+	for (tries = 0; tries < 10; tries++) {
+		if ((n = pread(fd, buf, bufsz - 1, 0)) > 0)
+			break;
+		util_sleep_ms(20);
+	}
 	if (n <= 0)
 		return "an unknown process";
 	buf[n] = '\0';
@@ -75,22 +71,31 @@ static int
 take(int fd, const char *path, const struct deadline *dl,
     int64_t wait_ms)
 {
-	char	 buf[512];
+	char	 buf[512], what[600];
+	int64_t	 t0 = util_now_ms();
 	int	 said = 0;
 
 	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			log_progress_end();
 			return 0;
+		}
 		if (errno != EWOULDBLOCK && errno != EINTR) {
+			log_progress_end();
 			log_errno(path, "flock");
 			return -2;
 		}
-		if (!said && log_verbosity > 0) {
-			log_info(path, "waiting for pid %s",
+		if (!said) {
+			/* Who holds it now, said once: a pid's line. */
+			snprintf(what, sizeof(what), "waiting for pid %s",
 			    holder(fd, buf, sizeof(buf)));
+			log_info(path, "%s", what);
 			said = 1;
 		}
+		log_progress(path, what, util_now_ms() - t0,
+		    deadline_left_ms(dl));
 		if (deadline_passed(dl)) {
+			log_progress_end();
 			log_err(path, "held by pid %s: gave up after %lld s: "
 			    "let that run finish, or raise LOCK_WAIT",
 			    holder(fd, buf, sizeof(buf)),
@@ -128,6 +133,11 @@ record(int fd, const char *path, char **argv)
 	return 0;
 }
 
+/*
+ * Take the lock named by the first argument, run the rest as a
+ * command, and exit with the command's status; 4 when the lock stayed
+ * taken past the wait, 3 on a usage error, 1 on any other failure.
+ */
 int
 main(int argc, char *argv[])
 {
@@ -137,7 +147,7 @@ main(int argc, char *argv[])
 	int		 ch, fd, rc;
 
 	log_init(argv[0]);
-	while ((ch = getopt(argc, argv, "+vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "+:vw:")) != -1) {
 		switch (ch) {
 		case 'v':
 			log_verbosity++;
@@ -151,13 +161,13 @@ main(int argc, char *argv[])
 			}
 			break;
 		default:
-			usage();
+			return log_usage(ch, SYNOPSIS);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 2)
-		usage();
+		return log_usage(0, SYNOPSIS);
 	path = argv[0];
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

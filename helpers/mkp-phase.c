@@ -43,18 +43,10 @@ struct phase {
 	const char	*what;
 };
 
-static void	usage(void) __attribute__((noreturn));
 
-/*
- * Print the synopsis and exit with the usage status.
- */
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: mkp-phase -H host -p phase -j journal "
-	    "[-m message] command [arg ...]\n");
-	exit(MKP_EXIT_USAGE);
-}
+/* What a usage error prints after "usage: ". */
+#define SYNOPSIS	"mkp-phase -H host -p phase -j journal " \
+	"[-m message] command [arg ...]"
 
 /*
  * Name an exit status for people and the journal.
@@ -113,6 +105,11 @@ out:
 	return rc;
 }
 
+/*
+ * Print the phase's progress line, run the command between its two
+ * journal lines, and exit with the command's status, except that 2
+ * ("already as wanted") becomes 0 so that make carries on.
+ */
 int
 main(int argc, char *argv[])
 {
@@ -121,7 +118,7 @@ main(int argc, char *argv[])
 	int		 ch, status;
 
 	log_init(argv[0]);
-	while ((ch = getopt(argc, argv, "+H:j:m:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "+:H:j:m:p:")) != -1) {
 		switch (ch) {
 		case 'H':
 			ph.host = optarg;
@@ -136,13 +133,13 @@ main(int argc, char *argv[])
 			ph.name = optarg;
 			break;
 		default:
-			usage();
+			return log_usage(ch, SYNOPSIS);
 		}
 	}
 	argv += optind;
 	if (ph.host == NULL || ph.name == NULL || ph.journal == NULL ||
 	    argv[0] == NULL)
-		usage();
+		return log_usage(0, SYNOPSIS);
 
 	printf(">>> %s %s%s%s\n", ph.host, ph.name, ph.what ? ": " : "",
 	    ph.what ? ph.what : "");

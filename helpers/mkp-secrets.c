@@ -8,10 +8,11 @@
  * file of mode 0600 that Docker Compose reads back unchanged; their
  * values are never printed, and the stamp names them without values.
  */
-#include <sys/stat.h>
+#include <sys/file.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,37 +51,34 @@ struct opts {
 	int		 nrequired;
 };
 
-/* A local program a phase runs, and how to ask its version. */
+/*
+ * A local program a phase runs, and the shell command that prints its
+ * version first (ssh-keygen has no version flag: it is OpenSSH's, which
+ * ssh -V prints on stderr).
+ */
 struct tool {
 	const char	*name;
-	const char	*version_flag;	/* NULL: none to ask */
+	const char	*version_cmd;
 	int		 need_bundle;
 	char		 version[128];
 };
 
 static struct tool tools[] = {
-	{ "ansible-playbook", "--version", 0, "" },
-	{ "ansible-inventory", "--version", 0, "" },
-	{ "ssh-keygen", NULL, 0, "" },
-	{ "age", "--version", 1, "" },
+	{ "ansible-playbook", "ansible-playbook --version", 0, "" },
+	{ "ansible-inventory", "ansible-inventory --version", 0, "" },
+	{ "ssh-keygen", "ssh -V 2>&1", 0, "" },
+	{ "jq", "jq --version", 0, "" },
+	{ "age", "age --version", 1, "" },
 };
 
-static void	usage(void) __attribute__((noreturn));
 
-/*
- * Print the synopsis and exit with the usage status.
- */
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: mkp-secrets [-v] -H host -u infisical-url "
-	    "-p project-id -e environment\n"
-	    "    -P secret-path -D devices-secret -o secrets.env "
-	    "-s stamp [-c cafile]\n"
-	    "    [-C credentials] [-k ssh-key] [-b bundle] "
-	    "[required-secret ...]\n");
-	exit(MKP_EXIT_USAGE);
-}
+/* What a usage error prints after "usage: ". */
+#define SYNOPSIS	"mkp-secrets [-v] -H host -u infisical-url " \
+	"-p project-id -e environment\n" \
+	"    -P secret-path -D devices-secret -o secrets.env " \
+	"-s stamp [-c cafile]\n" \
+	"    [-C credentials] [-k ssh-key] [-b bundle] " \
+	"[required-secret ...]"
 
 /*
  * Find one tool and ask its version (first line of its output).
@@ -89,18 +87,15 @@ usage(void)
 static int
 tool_probe(struct tool *t)
 {
-	char	 path[4096], *out, *nl;
-	char	*argv[3];
-	int	 status;
+	static char	 sh[] = "/bin/sh", c[] = "-c";
+	char		 path[4096], *out, *nl;
+	char		*argv[4] = { sh, c, NULL, NULL };
+	int		 status;
 
 	if (proc_find(t->name, path, sizeof(path)) == -1)
 		return -1;
 	snprintf(t->version, sizeof(t->version), "present");
-	if (t->version_flag == NULL)
-		return 0;
-	argv[0] = path;
-	argv[1] = (char *)(uintptr_t)t->version_flag;
-	argv[2] = NULL;
+	argv[2] = (char *)(uintptr_t)t->version_cmd;
 	if (proc_capture(argv, &out, VERSION_MAX, &status) == -1)
 		return 0;
 	if ((nl = strchr(out, '\n')) != NULL)
@@ -229,34 +224,115 @@ check_infisical(struct http_client *c, const struct opts *o)
 	return rc;
 }
 
+/* The signal that cut a prompt short, raised again once echo is back. */
+static volatile sig_atomic_t prompt_signo;
+
 /*
- * Read one line from the terminal into buf, without echo when secret.
- * Returns 0, or -1 when there is no terminal (not logged).
+ * Note the signal; fgets then returns early (no SA_RESTART).
+ */
+static void
+prompt_caught(int signo)
+{
+	prompt_signo = signo;
+}
+
+/*
+ * Read one line from tty into buf, without echo when secret.  Echo is
+ * put back whatever happens: a signal that arrives meanwhile is held
+ * until then and raised again.  A secret is never read with echo on.
+ * Returns 0, or -1 (logged when the terminal would echo the secret).
  */
 static int
-prompt(const char *what, int secret, char *buf, size_t bufsz)
+prompt(FILE *tty, const char *what, int secret, char *buf, size_t bufsz)
 {
-	struct termios	 old, raw;
-	FILE		*tty;
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+	    SIGTSTP };
+	struct sigaction sa = { 0 }, saved[sizeof(sigs) / sizeof(sigs[0])];
+	struct termios	 old, quiet;
+	size_t		 i;
 	int		 rc = -1;
+
+	if (secret && tcgetattr(fileno(tty), &old) == -1) {
+		log_errno("/dev/tty", "cannot turn echo off to ask the %s",
+		    what);
+		return -1;
+	}
+	prompt_signo = 0;
+	sa.sa_handler = prompt_caught;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, &saved[i]);
+	if (secret) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+	}
+	/* Echo goes off before the prompt shows, never after. */
+	if (!secret || tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0) {
+		fprintf(tty, "%s: ", what);
+		fflush(tty);
+		if (fgets(buf, (int)bufsz, tty) != NULL && !prompt_signo) {
+			buf[strcspn(buf, "\r\n")] = '\0';
+			rc = 0;
+		}
+		if (secret) {
+			tcsetattr(fileno(tty), TCSAFLUSH, &old);
+			fputc('\n', tty);
+		}
+	}
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &saved[i], NULL);
+	if (prompt_signo)
+		raise(prompt_signo);
+	return rc;
+}
+
+/*
+ * Cut the last component off path, in place: "." when none is left.
+ * Returns path.
+ */
+static char *
+parent(char *path)
+{
+	char	*slash;
+
+	if ((slash = strrchr(path, '/')) == NULL)
+		strcpy(path, ".");
+	else if (slash == path)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return path;
+}
+
+/*
+ * Ask the terminal for the machine identity.  Runs of several hosts
+ * at once (make -j HOSTS=...) take turns, both questions at a time:
+ * they share a lock file in the state directory above the host's own
+ * (the one secrets.env is in).  Returns 0, or -1 when there is no
+ * terminal or no answer (logged only for a terminal that cannot hide
+ * the secret, or a lock that cannot be taken).
+ */
+static int
+ask_identity(const struct opts *o, char *id, char *secret, size_t sz)
+{
+	FILE	*tty;
+	char	 lock[4096];
+	int	 fd, rc = -1;
 
 	if ((tty = fopen("/dev/tty", "r+e")) == NULL)
 		return -1;
-	fprintf(tty, "%s: ", what);
-	fflush(tty);
-	if (secret && tcgetattr(fileno(tty), &old) == 0) {
-		raw = old;
-		raw.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &raw);
-	}
-	if (fgets(buf, (int)bufsz, tty) != NULL) {
-		buf[strcspn(buf, "\r\n")] = '\0';
+	snprintf(lock, sizeof(lock), "%s", o->out);
+	parent(parent(lock));
+	snprintf(lock + strlen(lock), sizeof(lock) - strlen(lock),
+	    "/prompt.lock");
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    flock(fd, LOCK_EX) == -1)
+		log_errno(lock, "lock for the terminal's questions");
+	else if (prompt(tty, "Machine identity client ID", 0, id,
+	    sz) == 0 && prompt(tty, "Machine identity client secret", 1,
+	    secret, sz) == 0)
 		rc = 0;
-	}
-	if (secret) {
-		tcsetattr(fileno(tty), TCSAFLUSH, &old);
-		fputc('\n', tty);
-	}
+	if (fd != -1)
+		close(fd);
 	fclose(tty);
 	return rc;
 }
@@ -270,20 +346,12 @@ static int
 credentials(const struct opts *o, char *id, char *secret, size_t sz)
 {
 	struct dotenv	 env = { 0 };
-	struct stat	 st;
 	const char	*i = getenv("INFISICAL_CLIENT_ID");
 	const char	*s = getenv("INFISICAL_CLIENT_SECRET");
 	int		 rc = -1;
 
 	if ((i == NULL || s == NULL) && o->creds != NULL) {
-		if (stat(o->creds, &st) == -1) {
-			log_errno(o->creds, "INFISICAL_CREDENTIALS");
-			return -1;
-		}
-		if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
-			log_err(o->creds, "readable by others: chmod 600 it");
-			return -1;
-		}
+		/* dotenv_load refuses a file others could read. */
 		if (dotenv_load(o->creds, &env) == -1)
 			return -1;
 		i = dotenv_get(&env, "INFISICAL_CLIENT_ID");
@@ -293,8 +361,7 @@ credentials(const struct opts *o, char *id, char *secret, size_t sz)
 		snprintf(id, sz, "%s", i);
 		snprintf(secret, sz, "%s", s);
 		rc = 0;
-	} else if (prompt("Machine identity client ID", 0, id, sz) == 0 &&
-	    prompt("Machine identity client secret", 1, secret, sz) == 0)
+	} else if (ask_identity(o, id, secret, sz) == 0)
 		rc = 0;
 	else
 		log_err("INFISICAL_CLIENT_ID", "not set and no terminal to "
@@ -329,9 +396,12 @@ login(struct http_client *c, const struct opts *o, char **token,
 
 	if (credentials(o, id, secret, sizeof(id)) == -1)
 		return MKP_EXIT_USAGE;
-	log_secret(secret);
-	if (jw_init(&w) == -1)
+	/* A secret the log cannot hide must not reach any output. */
+	if (log_secret(secret) == -1 || jw_init(&w) == -1) {
+		log_errno(o->host, "login");
+		explicit_bzero(secret, sizeof(secret));
 		return MKP_EXIT_FAIL;
+	}
 	jw_obj_open(&w);
 	jw_kv_str(&w, "clientId", id);
 	jw_kv_str(&w, "clientSecret", secret);
@@ -364,12 +434,10 @@ login(struct http_client *c, const struct opts *o, char **token,
 	    json_str(v, "accessToken", &tok, &err) == -1 ||
 	    json_int(v, "expiresIn", expires, &err) == -1)
 		log_err(url, "unexpected answer: %s", err.msg);
-	else if ((*token = strdup(tok)) == NULL)
-		log_errno(url, "strdup");
-	else {
-		log_secret(*token);
+	else if ((*token = strdup(tok)) == NULL || log_secret(*token) == -1)
+		log_errno(url, "access token");
+	else
 		rc = 0;
-	}
 	json_free(v);
 	http_resp_free(&r);
 out:
@@ -410,7 +478,10 @@ add_secrets(yajl_val v, const char *path, struct dotenv *env, int keep,
 			    "read access to secret values", key);
 			return -1;
 		}
-		log_secret(val);
+		if (log_secret(val) == -1) {
+			log_errno(url, "%s", key);
+			return -1;
+		}
 		if (keep && dotenv_get(env, key) != NULL)
 			continue;
 		if (dotenv_set(env, key, val) == -1) {
@@ -459,18 +530,19 @@ out:
 }
 
 /*
- * Build the URL that lists the secrets, v4 or the older v3 form.
- * Returns 0, or -1 (logged).
+ * Build the URL that lists the secrets of spath, v4 or the older v3
+ * form.  Returns 0, or -1 (logged).
  */
 static int
-secrets_url(const struct opts *o, int v3, char *url, size_t sz)
+secrets_url(const struct opts *o, const char *spath, int v3, char *url,
+    size_t sz)
 {
 	char	*proj, *env, *path;
 	int	 n = -1;
 
 	proj = http_escape(o->project);
 	env = http_escape(o->envslug);
-	path = http_escape(o->path);
+	path = http_escape(spath);
 	if (proj != NULL && env != NULL && path != NULL)
 		n = snprintf(url, sz, "%s/api/%s?%s=%s&environment=%s"
 		    "&secretPath=%s&viewSecretValue=true"
@@ -486,6 +558,38 @@ secrets_url(const struct opts *o, int v3, char *url, size_t sz)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Say what is missing when the listing was refused as not found: the
+ * path, when the environment's root can be listed, else the
+ * environment (or the project).  Returns the usage status.
+ */
+static int
+missing(struct http_client *c, const struct opts *o, int v3)
+{
+	struct http_req	 req = { 0 };
+	struct http_resp r;
+	char		 url[4096];
+	int		 root = 0;
+
+	if (strcmp(o->path, "/") != 0 &&
+	    secrets_url(o, "/", v3, url, sizeof(url)) == 0) {
+		req.url = url;
+		req.secret_bodies = 1;
+		if (http_request(c, &req, &r) == 0)
+			root = r.status == 200;
+		http_resp_free(&r);
+	}
+	if (root)
+		log_err(o->host, "path '%s' missing in environment '%s' of "
+		    "project %s: check INFISICAL_PATH", o->path, o->envslug,
+		    o->project);
+	else
+		log_err(o->host, "environment '%s' missing in project %s: "
+		    "check INFISICAL_ENV and INFISICAL_PROJECT_ID",
+		    o->envslug, o->project);
+	return MKP_EXIT_USAGE;
 }
 
 /*
@@ -509,7 +613,7 @@ fetch(const struct opts *o, const char *token, struct dotenv *env)
 	if ((c = http_new(&conf)) == NULL)
 		return MKP_EXIT_FAIL;
 	for (v3 = 0; v3 < 2; v3++) {
-		if (secrets_url(o, v3, url, sizeof(url)) == -1)
+		if (secrets_url(o, o->path, v3, url, sizeof(url)) == -1)
 			break;
 		req.url = url;
 		req.secret_bodies = 1;
@@ -525,13 +629,8 @@ fetch(const struct opts *o, const char *token, struct dotenv *env)
 			rc = merge(url, &r, env) == 0 ? 0 : MKP_EXIT_FAIL;
 		else {
 			api_error(url, &r);
-			if (r.status == 404 || r.status == 400)
-				log_err(o->host, "environment '%s' or path "
-				    "'%s' missing in project %s: check "
-				    "INFISICAL_ENV and INFISICAL_PATH",
-				    o->envslug, o->path, o->project);
 			rc = r.status == 404 || r.status == 400 ?
-			    MKP_EXIT_USAGE : MKP_EXIT_FAIL;
+			    missing(c, o, v3) : MKP_EXIT_FAIL;
 		}
 		http_resp_free(&r);
 		break;
@@ -660,15 +759,15 @@ write_stamp(const struct opts *o, const struct dotenv *env,
 }
 
 /*
- * Parse the command line into o.  Exits with the usage status on a
- * mistake.
+ * Parse the command line into o.  Returns 0, or the usage status
+ * (logged).
  */
-static void
+static int
 parse_args(int argc, char *argv[], struct opts *o)
 {
 	int	 ch;
 
-	while ((ch = getopt(argc, argv, "b:C:c:D:e:H:k:o:P:p:s:u:v")) != -1)
+	while ((ch = getopt(argc, argv, ":b:C:c:D:e:H:k:o:P:p:s:u:v")) != -1)
 		switch (ch) {
 		case 'b': o->bundle = *optarg ? optarg : NULL; break;
 		case 'C': o->creds = *optarg ? optarg : NULL; break;
@@ -683,15 +782,20 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case 's': o->stamp = optarg; break;
 		case 'u': o->url = optarg; break;
 		case 'v': log_verbosity++; break;
-		default: usage();
+		default: return log_usage(ch, SYNOPSIS);
 		}
 	if (!o->host || !o->url || !o->project || !o->envslug ||
 	    !o->path || !o->devices || !o->out || !o->stamp)
-		usage();
+		return log_usage(0, SYNOPSIS);
 	o->required = argv + optind;
 	o->nrequired = argc - optind;
+	return 0;
 }
 
+/*
+ * Parse the command line, run the helper, and exit with the status of
+ * the contract in mkprov.h.
+ */
 int
 main(int argc, char *argv[])
 {
@@ -704,7 +808,8 @@ main(int argc, char *argv[])
 	int		 bad, rc;
 
 	log_init(argv[0]);
-	parse_args(argc, argv, &o);
+	if ((rc = parse_args(argc, argv, &o)) != 0)
+		return rc;
 
 	conf.cafile = o.cafile;
 	if ((c = http_new(&conf)) == NULL)

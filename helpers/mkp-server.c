@@ -40,6 +40,8 @@
 #define MAX_KEYS	16
 #define CAPTURE_MAX	(256 * 1024)
 #define SSH_RETRY_MS	2000
+/* The longest one wait for cloud-init may last before it is shown. */
+#define CLOUD_INIT_POLL_S 10
 
 struct opts {
 	const char	*host;
@@ -70,22 +72,14 @@ struct facts {
 	int64_t		 t_start, t_created, t_ssh, t_ready;
 };
 
-static void	usage(void) __attribute__((noreturn));
 
-/*
- * Print the synopsis and exit with the usage status.
- */
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: mkp-server [-v] -H host -a api-url "
-	    "-E secrets.env -t type -i image\n"
-	    "    -l location [-L key=value ...] -D devices-secret "
-	    "-u ssh-user [-p ssh-port]\n"
-	    "    -d state-dir (-s stamp | -n) [-c cafile] [-k ssh-key] "
-	    "[-w wait]\n");
-	exit(MKP_EXIT_USAGE);
-}
+/* What a usage error prints after "usage: ". */
+#define SYNOPSIS	"mkp-server [-v] -H host -a api-url " \
+	"-E secrets.env -t type -i image\n" \
+	"    -l location [-L key=value ...] -D devices-secret " \
+	"-u ssh-user [-p ssh-port]\n" \
+	"    -d state-dir (-s stamp | -n) [-c cafile] [-k ssh-key] " \
+	"[-w wait]"
 
 /*
  * Build a path in the host's state directory.
@@ -102,13 +96,38 @@ state_path(const struct opts *o, const char *name)
 }
 
 /*
- * Upload one device's public key as a key named for the device.
- * Returns 0 with *id set, or an exit status (logged).
+ * Look for a key of the project whose base64 part is blob.  Returns 1
+ * with *id set, 0 when there is none, or -1 (logged).
+ */
+static int
+key_by_blob(struct hcloud *h, const char *blob, long long *id)
+{
+	struct hcloud_key *keys;
+	size_t		 n, i;
+	int		 found = 0;
+
+	if (hcloud_keys(h, &keys, &n) == -1)
+		return -1;
+	for (i = 0; i < n && !found; i++)
+		if (strcmp(keys[i].blob, blob) == 0) {
+			*id = keys[i].id;
+			found = 1;
+		}
+	free(keys);
+	return found;
+}
+
+/*
+ * Upload one device's public key as a key named for the device.  A
+ * run for another host (make -j HOSTS=...) may upload the same key
+ * first: the uniqueness error that follows is then no error.  Returns
+ * 0 with *id set, or an exit status (logged).
  */
 static int
 upload_key(struct hcloud *h, const char *device, const char *pub,
-    long long *id)
+    const char *blob, long long *id)
 {
+	struct hcloud	 taken;
 	struct json_w	 w;
 	struct json_err	 err;
 	char		 name[128], *body;
@@ -135,13 +154,23 @@ upload_key(struct hcloud *h, const char *device, const char *pub,
 		return MKP_EXIT_FAIL;
 	rc = hcloud_call(h, "POST", "/ssh_keys", body, 201, &v);
 	free(body);
+	if (rc == 1 && strcmp(h->code, "uniqueness_error") == 0) {
+		taken = *h;	/* the listing overwrites h's error */
+		if ((rc = key_by_blob(h, blob, id)) == 1) {
+			log_info(device, "SSH key uploaded meanwhile by "
+			    "another run");
+			return 0;
+		}
+		if (rc == -1)
+			return h->exit;
+		hcloud_report(&taken);
+		log_err(device, "the project has another key named \"%s\": "
+		    "rename or delete it", name);
+		return MKP_EXIT_USAGE;
+	}
 	if (rc == 1) {
 		hcloud_report(h);
-		if (strcmp(h->code, "uniqueness_error") == 0)
-			log_err(device, "the project has another key named "
-			    "\"%s\": rename or delete it", name);
-		return strcmp(h->code, "uniqueness_error") == 0 ?
-		    MKP_EXIT_USAGE : MKP_EXIT_FAIL;
+		return MKP_EXIT_FAIL;
 	}
 	if (rc == -1)
 		return h->exit;
@@ -208,7 +237,7 @@ device_keys(struct hcloud *h, const struct opts *o,
 			printf("plan: %s: upload the SSH key of %s\n",
 			    o->host, d);
 		} else
-			rc = upload_key(h, d, pub, &ids[(*nids)++]);
+			rc = upload_key(h, d, pub, blob, &ids[(*nids)++]);
 	}
 	free(keys);
 	return rc;
@@ -370,6 +399,19 @@ check_schema(const struct opts *o, const char *ud, size_t len)
 }
 
 /*
+ * Split a "key=value" label (parse_args checked the '='): the key into
+ * key, cut to sz.  Returns the value.
+ */
+static const char *
+label_split(const char *kv, char *key, size_t sz)
+{
+	const char	*eq = strchr(kv, '=');
+
+	snprintf(key, sz, "%.*s", (int)(eq - kv), kv);
+	return eq + 1;
+}
+
+/*
  * Build the body of POST /servers.  Returns 0, or -1.
  */
 static int
@@ -378,7 +420,7 @@ create_body(const struct opts *o, const long long *ids, int nids,
 {
 	struct json_w	 w;
 	char		 key[128];
-	const char	*eq;
+	const char	*val;
 	int		 i, rc;
 
 	if (jw_init(&w) == -1)
@@ -397,10 +439,8 @@ create_body(const struct opts *o, const long long *ids, int nids,
 	jw_key(&w, "labels");
 	jw_obj_open(&w);
 	for (i = 0; i < o->nlabels; i++) {
-		eq = strchr(o->labels[i], '=');
-		snprintf(key, sizeof(key), "%.*s",
-		    (int)(eq - o->labels[i]), o->labels[i]);
-		jw_kv_str(&w, key, eq + 1);
+		val = label_split(o->labels[i], key, sizeof(key));
+		jw_kv_str(&w, key, val);
 	}
 	jw_kv_str(&w, HCLOUD_HOST_LABEL, o->host);
 	jw_obj_close(&w);
@@ -592,24 +632,60 @@ cloud_init_errors(const char *ip, const char *json, int recoverable)
 }
 
 /*
+ * Run "cloud-init status --wait" on the server until it ends or the
+ * deadline passes.  Each run is cut short by timeout(1) after at most
+ * CLOUD_INIT_POLL_S, so that the wait shows its progress and keeps to
+ * the phase's deadline however long cloud-init takes.  Returns 0 with
+ * *st its exit status, or an exit status (logged).
+ */
+static int
+cloud_init_wait(struct ssh_conn *c, const char *ip,
+    const struct deadline *dl, int *st)
+{
+	char	 cmd[64], *out;
+	size_t	 len;
+	int64_t	 t0 = util_now_ms(), left;
+	int	 rc = 0;
+
+	do {
+		if ((left = deadline_left_ms(dl)) < 1000) {
+			log_err(ip, "cloud-init still running after %lld s: "
+			    "SERVER_WAIT passed", (long long)
+			    ((util_now_ms() - t0) / 1000));
+			rc = MKP_EXIT_DEADLINE;
+			break;
+		}
+		snprintf(cmd, sizeof(cmd), "timeout %lld cloud-init status "
+		    "--wait", left / 1000 < CLOUD_INIT_POLL_S ?
+		    (long long)(left / 1000) : CLOUD_INIT_POLL_S);
+		log_progress(ip, "waiting for cloud-init",
+		    util_now_ms() - t0, left);
+		if (ssh_exec_capture(c, cmd, &out, &len, CAPTURE_MAX,
+		    st) == -1) {
+			rc = ssh_exit_status(ssh_last_error(c));
+			break;
+		}
+		free(out);
+	} while (*st == 124);	/* timeout(1): still running */
+	log_progress_end();
+	return rc;
+}
+
+/*
  * Wait for cloud-init on the server: 0 done, 2 done with recoverable
  * errors (a warning naming them), 1 failed (its errors printed).
  * Returns 0, or an exit status (logged).
  */
 static int
-cloud_init(struct ssh_conn *c, const char *ip, struct facts *f)
+cloud_init(struct ssh_conn *c, const char *ip, const struct deadline *dl,
+    struct facts *f)
 {
 	char	*out;
 	size_t	 len;
 	int	 st, js, rc;
 
-	log_progress(ip, "waiting for cloud-init", 0, -1);
-	rc = ssh_exec_capture(c, "cloud-init status --wait", &out, &len,
-	    CAPTURE_MAX, &st);
-	log_progress_end();
-	if (rc == -1)
-		return ssh_exit_status(ssh_last_error(c));
-	free(out);
+	if ((rc = cloud_init_wait(c, ip, dl, &st)) != 0)
+		return rc;
 	if (st != 0 && st != 1 && st != 2) {
 		log_err(ip, "cloud-init status exited %d: %s", st,
 		    ssh_last_stderr(c));
@@ -935,6 +1011,108 @@ first_login(const struct opts *o, const struct deadline *dl,
 }
 
 /*
+ * Compare the labels of the server in v with SERVER_LABELS and write
+ * the body of PUT /servers/{id} that makes them agree into w: the
+ * server's labels, each of SERVER_LABELS set over them.  Labels the
+ * site does not list are kept (someone may have set them by hand) and
+ * named.  Returns the number of labels that differ, or -1 (logged).
+ */
+static int
+label_diff(const struct opts *o, yajl_val v, struct json_w *w)
+{
+	struct json_err	 err;
+	yajl_val	 labels;
+	const char	*have, *want;
+	char		 key[128];
+	size_t		 i;
+	int		 j, listed, differ = 0;
+
+	if (json_obj(v, "server.labels", &labels, &err) == -1) {
+		log_err(o->host, "unexpected server: %s", err.msg);
+		return -1;
+	}
+	jw_obj_open(w);
+	jw_key(w, "labels");
+	jw_obj_open(w);
+	for (i = 0; i < labels->u.object.len; i++) {
+		have = YAJL_GET_STRING(labels->u.object.values[i]);
+		listed = !strcmp(labels->u.object.keys[i], HCLOUD_HOST_LABEL);
+		for (j = 0; j < o->nlabels && !listed; j++) {
+			label_split(o->labels[j], key, sizeof(key));
+			listed = !strcmp(key, labels->u.object.keys[i]);
+		}
+		if (!listed) {
+			log_info(o->host, "label %s=%s is not in "
+			    "SERVER_LABELS: kept", labels->u.object.keys[i],
+			    have ? have : "");
+			jw_kv_str(w, labels->u.object.keys[i],
+			    have ? have : "");
+		}
+	}
+	for (j = 0; j < o->nlabels; j++) {
+		want = label_split(o->labels[j], key, sizeof(key));
+		have = YAJL_GET_STRING(json_at(labels, key));
+		if (have == NULL || strcmp(have, want) != 0) {
+			differ++;
+			if (o->plan)
+				printf("plan: %s: set label %s=%s (now %s)\n",
+				    o->host, key, want, have ? have : "unset");
+		}
+		jw_kv_str(w, key, want);
+	}
+	jw_kv_str(w, HCLOUD_HOST_LABEL, o->host);
+	jw_obj_close(w);
+	jw_obj_close(w);
+	return differ;
+}
+
+/*
+ * Give an adopted server the labels of SERVER_LABELS: a changed site
+ * must not leave the server as it was without a word.  In a plan, say
+ * what would change.  Returns 0, or an exit status (logged).
+ */
+static int
+sync_labels(struct hcloud *h, const struct opts *o,
+    const struct facts *f)
+{
+	struct json_w	 w;
+	char		 path[64], *body = NULL;
+	size_t		 len;
+	yajl_val	 v;
+	int		 differ, rc;
+
+	snprintf(path, sizeof(path), "/servers/%lld", f->srv.id);
+	if ((rc = hcloud_call(h, "GET", path, NULL, 200, &v)) != 0) {
+		if (rc == 1)
+			hcloud_report(h);
+		return h->exit;
+	}
+	if (jw_init(&w) == -1) {
+		json_free(v);
+		return MKP_EXIT_FAIL;
+	}
+	differ = label_diff(o, v, &w);
+	json_free(v);
+	rc = differ <= 0 ? 0 : jw_finish(&w, &body, &len);
+	jw_free(&w);
+	if (differ <= 0 || o->plan)
+		return differ == -1 ? MKP_EXIT_FAIL : 0;
+	if (rc == -1)
+		return MKP_EXIT_FAIL;
+	log_info(o->host, "setting %d label%s of server %lld", differ,
+	    differ == 1 ? "" : "s", f->srv.id);
+	rc = hcloud_call(h, "PUT", path, body, 200, &v);
+	free(body);
+	if (rc != 0) {
+		if (rc == 1)
+			hcloud_report(h);
+		return h->exit;
+	}
+	json_free(v);
+	return 0;
+}
+
+/*
  * Adopt a server of the host's name, if mkprov made it.  Returns 0
  * with f filled, or an exit status (logged).
  */
@@ -993,6 +1171,37 @@ make_server(struct hcloud *h, const struct opts *o,
 }
 
 /*
+ * Adopt the server of the host's name, or create it (in a plan, say
+ * which would happen).  A server that appears between the look and
+ * the create, made by a run that crashed before its stamp, is looked
+ * up again and adopted.  Returns 0 with f filled, or an exit status
+ * (logged).
+ */
+static int
+find_or_make(struct hcloud *h, const struct opts *o,
+    const struct dotenv *env, const struct deadline *dl, struct facts *f)
+{
+	int	 found, rc;
+
+	if ((found = hcloud_find_server(h, o->host, &f->srv)) == -1)
+		return h->exit;
+	if (!found) {
+		if ((rc = make_server(h, o, env, dl, f)) != TAKEN)
+			return rc;
+		if ((found = hcloud_find_server(h, o->host, &f->srv)) == -1)
+			return h->exit;
+		if (!found) {
+			log_err(o->host, "the name is taken, yet no server "
+			    "has it: try again");
+			return MKP_EXIT_FAIL;
+		}
+	}
+	if ((rc = adopt(o, f)) != 0)
+		return rc;
+	return sync_labels(h, o, f);
+}
+
+/*
  * From a running server to one ready for Ansible: pinned login,
  * cloud-init done, host key replaced, known_hosts written.  Returns 0,
  * or an exit status (logged).
@@ -1008,7 +1217,7 @@ make_ready(const struct opts *o, const struct deadline *dl,
 		return rc;
 	f->t_ssh = util_now_ms();
 	log_info(f->srv.ipv4, "logged in, host key %s", f->fingerprint);
-	if ((rc = cloud_init(c, f->srv.ipv4, f)) == 0 &&
+	if ((rc = cloud_init(c, f->srv.ipv4, dl, f)) == 0 &&
 	    access(state_path(o, "host_key_initial"), F_OK) == 0)
 		rc = rotate(o, dl, &c, f);
 	if (c != NULL)
@@ -1020,10 +1229,10 @@ make_ready(const struct opts *o, const struct deadline *dl,
 }
 
 /*
- * Parse the command line into o.  Exits with the usage status on a
- * mistake.
+ * Parse the command line into o.  Returns 0, or the usage status
+ * (logged).
  */
-static void
+static int
 parse_args(int argc, char *argv[], struct opts *o)
 {
 	const char	*errstr;
@@ -1031,7 +1240,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 
 	o->port = 22;
 	o->wait_ms = 15 * 60 * 1000;
-	while ((ch = getopt(argc, argv, "a:c:D:d:E:H:i:k:L:l:np:s:t:u:vw:"))
+	while ((ch = getopt(argc, argv, ":a:c:D:d:E:H:i:k:L:l:np:s:t:u:vw:"))
 	    != -1)
 		switch (ch) {
 		case 'a': o->api = optarg; break;
@@ -1049,29 +1258,43 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case 'u': o->user = optarg; break;
 		case 'v': log_verbosity++; break;
 		case 'L':
-			if (o->nlabels == MAX_LABELS || !strchr(optarg, '='))
-				usage();
+			if (o->nlabels == MAX_LABELS || !strchr(optarg, '=')) {
+				log_err("-L", "%s: give key=value, %d at most",
+				    optarg, MAX_LABELS);
+				return MKP_EXIT_USAGE;
+			}
 			o->labels[o->nlabels++] = optarg;
 			break;
 		case 'p':
 			o->port = (int)util_strtonum(optarg, 1, 65535,
 			    &errstr);
-			if (errstr != NULL)
-				usage();
+			if (errstr != NULL) {
+				log_err("-p", "%s: port number %s", optarg,
+				    errstr);
+				return MKP_EXIT_USAGE;
+			}
 			break;
 		case 'w':
 			if (util_parse_duration(optarg, &o->wait_ms,
-			    &errstr) == -1)
-				usage();
+			    &errstr) == -1) {
+				log_err("-w", "%s: %s: give a duration such "
+				    "as 90s or 15m", optarg, errstr);
+				return MKP_EXIT_USAGE;
+			}
 			break;
-		default: usage();
+		default: return log_usage(ch, SYNOPSIS);
 		}
 	if (!o->host || !o->api || !o->envfile || !o->type || !o->image ||
 	    !o->location || !o->devices || !o->user || !o->dir ||
 	    (!o->stamp && !o->plan) || optind != argc)
-		usage();
+		return log_usage(0, SYNOPSIS);
+	return 0;
 }
 
+/*
+ * Parse the command line, run the helper, and exit with the status of
+ * the contract in mkprov.h.
+ */
 int
 main(int argc, char *argv[])
 {
@@ -1081,10 +1304,11 @@ main(int argc, char *argv[])
 	struct facts	 f = { 0 };
 	struct dotenv	 env;
 	struct deadline	 dl;
-	int		 rc, found;
+	int		 rc;
 
 	log_init(argv[0]);
-	parse_args(argc, argv, &o);
+	if ((rc = parse_args(argc, argv, &o)) != 0)
+		return rc;
 	f.t_start = util_now_ms();
 	deadline_set(&dl, o.wait_ms);
 	if (dotenv_load(o.envfile, &env) == -1)
@@ -1094,19 +1318,12 @@ main(int argc, char *argv[])
 	conf.token_key = "HETZNER_API_TOKEN";
 	conf.deadline_ms = o.wait_ms;
 	h.api = o.api;
+	h.deadline = &dl;
 	if ((h.http = http_new(&conf)) == NULL) {
 		dotenv_free(&env);
 		return MKP_EXIT_USAGE;
 	}
-	if ((found = hcloud_find_server(&h, o.host, &f.srv)) == -1)
-		rc = h.exit;
-	else if (found)
-		rc = adopt(&o, &f);
-	else if ((rc = make_server(&h, &o, &env, &dl, &f)) == TAKEN &&
-	    (found = hcloud_find_server(&h, o.host, &f.srv)) == 1)
-		rc = adopt(&o, &f);
-	else if (rc == TAKEN)
-		rc = MKP_EXIT_FAIL;
+	rc = find_or_make(&h, &o, &env, &dl, &f);
 	dotenv_free(&env);
 	f.t_created = util_now_ms();
 	if (rc == 0 && !o.plan)

@@ -39,19 +39,11 @@ struct phase {
 	long long duration_ms;
 };
 
-static void	usage(void) __attribute__((noreturn));
 
-/*
- * Print the synopsis and exit with the usage status.
- */
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: mkp-status -S state-dir -H host "
-	    "phase=stamp:minutes ...\n"
-	    "       mkp-status -S state-dir [-i inventory]\n");
-	exit(MKP_EXIT_USAGE);
-}
+/* What a usage error prints after "usage: ". */
+#define SYNOPSIS	"mkp-status -S state-dir -H host " \
+	"phase=stamp:minutes ...\n" \
+	"       mkp-status -S state-dir [-i inventory]"
 
 /*
  * Read a JSON file.  Returns the tree, or NULL when the file is not
@@ -337,6 +329,10 @@ reference(const char *state, const char *inventory)
 	return rc;
 }
 
+/*
+ * Parse the command line, run the helper, and exit with the status of
+ * the contract in mkprov.h.
+ */
 int
 main(int argc, char *argv[])
 {
@@ -345,21 +341,21 @@ main(int argc, char *argv[])
 	int		 ch, i, n = 0;
 
 	log_init(argv[0]);
-	while ((ch = getopt(argc, argv, "H:i:S:")) != -1)
+	while ((ch = getopt(argc, argv, ":H:i:S:")) != -1)
 		switch (ch) {
 		case 'H': host = optarg; break;
 		case 'i': inventory = optarg; break;
 		case 'S': state = optarg; break;
-		default: usage();
+		default: return log_usage(ch, SYNOPSIS);
 		}
 	if (state == NULL || argc - optind > MAX_PHASES)
-		usage();
+		return log_usage(0, SYNOPSIS);
 	for (i = optind; i < argc; i++)
 		if (parse_phase(argv[i], &ph[n++]) == -1)
-			usage();
+			return log_usage(0, SYNOPSIS);
 	if (host == NULL)
 		return reference(state, inventory);
 	if (n == 0)
-		usage();
+		return log_usage(0, SYNOPSIS);
 	return host_table(state, host, ph, n);
 }

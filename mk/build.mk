@@ -50,8 +50,10 @@ install: all
 
 uninstall:
 	$(Q)rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(HELPERS))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(HELPER_MANS))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(OVERVIEW_MANS)))
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,\
+		    $(notdir $(HELPER_MANS))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,\
+		    $(notdir $(OVERVIEW_MANS)))
 	$(Q)rmdir $(DESTDIR)$(BINDIR) 2>/dev/null || :
 
 clean:

@@ -15,7 +15,8 @@ T ?=
 
 .PHONY: check unit-tests
 check: deps
-	$(Q)$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) all unit-tests
+	$(Q)$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) \
+		all unit-tests
 	$(Q)MKP_BUILD=$(O) MKP_TOP=$(TOP) $(TOP)/tests/run \
 		$(if $(filter 1,$(V)),-v) $(if $(T),-t '$(T)') \
 		$(UNIT_BINS) $(E2E_TESTS)

@@ -25,7 +25,8 @@ $(call stamp,inventory): $(call stamp,server) $(HOST_DIR)/inputs/inventory \
 $(patsubst %/,%,$(dir $(INVENTORY))):
 	$(Q)mkdir -p $@
 
-PLAN.inventory = $(if $(wildcard $(call stamp,server)),$(BIN)/mkp-inventory \
-	-n $(INVENTORY_FLAGS) -a $(SERVER_IPV4),echo "plan: $(HOST): add \
-	it to $(INVENTORY) under $(SERVER_ROLE) once the server exists")
+# Before the server exists its address is not known: the plan shows
+# the lines with a placeholder where it will go.
+PLAN.inventory = $(BIN)/mkp-inventory -n $(INVENTORY_FLAGS) -a $(if $(wildcard \
+	$(call stamp,server)),$(SERVER_IPV4),'<IPv4 of $(HOST)>')
 endif

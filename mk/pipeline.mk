@@ -68,8 +68,9 @@ like-value = $(if $(shell printf '%s' '$(subst ','\'',$(2))' | \
 digitless = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,\
 	$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
 label-ere := [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?
-valid-name = $(call like-value,$(1),$(2),$(label-ere),is not a host name: use 1 to 63 lower-case letters$(,) \
-	digits and inner dashes)$(if $(filter old new,$(call digitless,\
+valid-name = $(call like-value,$(1),$(2),$(label-ere),is not a host \
+	name: use 1 to 63 lower-case letters$(,) digits and inner \
+	dashes)$(if $(filter old new,$(call digitless,\
 	$(subst -, ,$(2)))),$(error $(1): '$(2)' calls a server old or \
 	new, which stops being true after the move: name it for what it \
 	is, e.g. bruno-2))
@@ -112,7 +113,9 @@ phase = $(BIN)/mkp-phase -H $(HOST) -p $(1) \
 # comparison reads the file at parse time and writes nothing.
 same = $(if $(subst x$(1),,x$(2))$(subst x$(2),,x$(1)),,same)
 define inputs
-$(HOST_DIR)/inputs/$(1): $(if $(call same,$(file <$(HOST_DIR)/inputs/$(1)),$(strip $(2))),,FORCE) | $(HOST_DIR)/inputs
+$(HOST_DIR)/inputs/$(1): $(if $(call same,$(file \
+		<$(HOST_DIR)/inputs/$(1)),$(strip $(2))),,FORCE) \
+		| $(HOST_DIR)/inputs
 	$(Q)printf '%s\n' '$(subst ','\'',$(strip $(2)))' >$$@.tmp && \
 		mv -f $$@.tmp $$@
 endef

@@ -12,7 +12,10 @@
 SITE ?= $(firstword $(wildcard $(TOP)/site.mk) \
 	$(TOP)/tests/sandbox/site.mk)
 
-SITE_GOALS := $(HOST_GOALS) status demo-provision
+# Goals that read the site: those on a host check every setting; make
+# status needs only STATE and INVENTORY, so a site not yet complete
+# (or a sandbox not yet started) still shows what is known.
+SITE_GOALS := $(HOST_GOALS) status
 
 # Every setting a site may give, in the order mk/site.example has them.
 SETTINGS := INFISICAL_URL INFISICAL_PROJECT_ID INFISICAL_ENV \
@@ -67,6 +70,10 @@ abs_path = $(if $(strip $(1)),$(if $(filter /%,$(1)),$(1),$(TOP)/$(1)))
 $(foreach v,INVENTORY CAFILE SSH_KEY INFISICAL_CREDENTIALS \
 	BOOTSTRAP_BUNDLE BOOTSTRAP_PLAYBOOK DEPLOY_PLAYBOOK,\
 	$(eval $(v) := $(call abs_path,$(strip $($(v))))))
+
+endif
+
+ifneq ($(filter $(HOST_GOALS),$(MAKECMDGOALS)),)
 
 # need VAR HOWTO: VAR must not be empty.
 need = $(if $(strip $($(1))),,$(error $(1): not set: $(2)))
@@ -123,11 +130,13 @@ $(if $(filter $(DNS_ZONE),$(DOMAIN_SUFFIX))$(filter %.$(DNS_ZONE),\
 	$(DOMAIN_SUFFIX)),,$(error DOMAIN_SUFFIX: '$(DOMAIN_SUFFIX)' is not \
 	in DNS_ZONE '$(DNS_ZONE)': the records must live in that zone))
 
-# Each DNS record is name:proxied or name:dns-only, named once.
+# Each DNS record is name:proxied or name:dns-only, named once; the
+# name is the part before the zone (secrets for secrets.example.com).
 DNS_NAMES := $(foreach r,$(DNS_RECORDS),$(firstword $(subst :, ,$(r))))
-$(foreach r,$(DNS_RECORDS),$(if $(filter proxied dns-only,\
-	$(word 2,$(subst :, ,$(r)))),,$(error DNS_RECORDS: '$(r)': \
-	write name:proxied or name:dns-only)))
+record-ere := ($(label-ere)\.)*$(label-ere):(proxied|dns-only)
+$(foreach r,$(DNS_RECORDS),$(call like-value,DNS_RECORDS,$(r),\
+	$(record-ere),is not a record: write name:proxied or \
+	name:dns-only$(,) the name in lower case$(,) without the zone))
 $(foreach n,$(sort $(DNS_NAMES)),$(if $(filter-out 1,\
 	$(words $(filter $(n),$(DNS_NAMES)))),$(error DNS_RECORDS: '$(n)' \
 	is listed twice: keep one)))
@@ -135,8 +144,17 @@ $(foreach n,$(sort $(DNS_NAMES)),$(if $(filter-out 1,\
 # Labels are key=value, each key once; mkprov/ is mkprov's own, and a
 # role label must agree with the role the inventory gives the host.
 LABEL_KEYS := $(foreach l,$(SERVER_LABELS),$(firstword $(subst =, ,$(l))))
-$(foreach l,$(SERVER_LABELS),$(if $(findstring =,$(l)),,$(error \
-	SERVER_LABELS: '$(l)': write key=value)))
+# Hetzner's label rules: a key is a name, maybe after a DNS prefix and
+# "/"; a name or value is 63 letters, digits, "-", "_" or "." at most,
+# starting and ending with a letter or digit; a value may be empty.
+hl-name-ere := [A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?
+hl-key-ere := (($(label-ere)\.)*$(label-ere)/)?$(hl-name-ere)
+label-kv-ere := $(hl-key-ere)=($(hl-name-ere))?
+$(foreach l,$(SERVER_LABELS),$(call like-value,SERVER_LABELS,$(l),\
+	$(label-kv-ere),is not a Hetzner label: write key=value$(,) \
+	letters$(,) digits$(,) - _ . in each$(,) 63 at most))
+$(if $(filter hetzner.cloud/%,$(SERVER_LABELS)),$(error SERVER_LABELS: \
+	the prefix hetzner.cloud/ is Hetzner's own: use another key))
 $(foreach k,$(sort $(LABEL_KEYS)),$(if $(filter-out 1,$(words \
 	$(filter $(k),$(LABEL_KEYS)))),$(error SERVER_LABELS: '$(k)' is \
 	given twice: keep one)))

@@ -24,12 +24,14 @@ $(HOST_DIR) $(HOST_DIR)/inputs:
 ifeq ($(MKP_LOCKED)$(DRY_RUN),)
 # The outer make: take the host's lock, unless nothing is left to do,
 # in which case nothing is touched at all (not even the lock file).
+# A host directory someone opened up is made private again first.
 $(HOST_GOALS): all | $(HOST_DIR)
 	$(Q)if $(MAKE) -q --no-print-directory MKP_LOCKED=1 $@ \
 		2>/dev/null; then \
 		echo ">>> $(HOST) $@: nothing to do" \
 		    "(make redo-PHASE HOST=$(HOST) runs one again)"; \
 	else \
+		chmod 0700 $(HOST_DIR) && \
 		$(BIN)/mkp-lock -w $(LOCK_WAIT) $(HOST_DIR)/lock \
 		    $(MAKE) --no-print-directory MKP_LOCKED=1 $@; \
 	fi

@@ -235,7 +235,8 @@ dollar(struct cursor *c, const char *key, const char *p, const char *end,
 }
 
 /*
- * Whether the n bytes at p are octal digits.
+ * Whether the n bytes at p, none of them at or past end, are octal
+ * digits.  Returns 1 or 0.
  */
 static int
 octal(const char *p, const char *end, int n)
@@ -420,8 +421,10 @@ bad:
 }
 
 /*
- * Read and parse the file at path.  Returns 0, or -1 (logged as
- * "path: line N: what").
+ * Read and parse the file at path, which must be private (owned by
+ * us, mode 0600), as every .env file mkprov reads holds secrets.
+ * Returns 0, or -1 (logged as "path: line N: what", or as
+ * util_open_private says).
  */
 int
 dotenv_load(const char *path, struct dotenv *env)
@@ -431,7 +434,7 @@ dotenv_load(const char *path, struct dotenv *env)
 	int	 rc;
 
 	memset(env, 0, sizeof(*env));
-	if (util_read_file(path, DOTENV_MAX, &buf, &len) == -1)
+	if (util_read_private(path, DOTENV_MAX, &buf, &len) == -1)
 		return -1;
 	if ((rc = dotenv_parse(buf, len, env, err, sizeof(err))) == -1)
 		log_err(path, "%s", err);

@@ -77,6 +77,7 @@ call(struct hcloud *h, const char *method, const char *path,
 
 	*out = NULL;
 	req.secret_bodies = secret;
+	req.deadline = h->deadline;
 	h->exit = MKP_EXIT_FAIL;
 	snprintf(h->url, sizeof(h->url), "%s%s", h->api, path);
 	req.method = method;
@@ -99,6 +100,9 @@ call(struct hcloud *h, const char *method, const char *path,
 
 /*
  * Call the API as call() says, the bodies free to trace at -vv.
+ * Returns 0 with *out set when the answer had status want; 1 for
+ * another status (kept in h for hcloud_report, not logged); -1 for a
+ * failure (logged; h->exit says how to end).
  */
 int
 hcloud_call(struct hcloud *h, const char *method, const char *path,
@@ -110,6 +114,7 @@ hcloud_call(struct hcloud *h, const char *method, const char *path,
 /*
  * Call the API with a body that holds a secret (the user data of a
  * new server carries its first private host key): -vv never shows it.
+ * Returns as hcloud_call does.
  */
 int
 hcloud_call_secret(struct hcloud *h, const char *method, const char *path,
@@ -295,23 +300,52 @@ hcloud_get_server(struct hcloud *h, long long id, struct hcloud_server *s)
 }
 
 /*
- * Parse the action at path in v into a.  Returns 0, or -1 (logged).
+ * Check an action's status: one of the three the API documents, so
+ * that a new one is noticed rather than taken for a failure.
+ * Returns 0, or -1 with err set.
+ */
+static int
+status_ok(const char *status, struct json_err *err)
+{
+	if (strcmp(status, "running") == 0 ||
+	    strcmp(status, "success") == 0 || strcmp(status, "error") == 0)
+		return 0;
+	/* The log escapes what the server sent; a long one is cut. */
+	snprintf(err->msg, sizeof(err->msg), "status: \"%.32s\" is not "
+	    "running, success or error", status);
+	return -1;
+}
+
+/*
+ * Parse the action at path in v into a.  The command must be a plain
+ * word and the status a known one; progress a percentage.  Returns 0,
+ * or -1 (logged, naming the field).
  */
 int
 hcloud_action(yajl_val v, const char *path, struct hcloud_action *a)
 {
 	struct json_err	 err;
+	const char	*s;
 	long long	 progress;
 	yajl_val	 act;
 
 	memset(a, 0, sizeof(*a));
 	if (json_obj(v, path, &act, &err) == -1 ||
 	    json_int(act, "id", &a->id, &err) == -1 ||
-	    str_at(act, "command", a->command, sizeof(a->command), &err) ||
-	    str_at(act, "status", a->status, sizeof(a->status), &err) ||
-	    json_int(act, "progress", &progress, &err) == -1) {
-		log_err("action", "unexpected object: %s", err.msg);
-		return -1;
+	    json_str(act, "command", &s, &err) == -1 ||
+	    word_ok("command", s, &err) == -1)
+		goto bad;
+	snprintf(a->command, sizeof(a->command), "%s", s);
+	if (json_str(act, "status", &s, &err) == -1 ||
+	    status_ok(s, &err) == -1)
+		goto bad;
+	snprintf(a->status, sizeof(a->status), "%s", s);
+	if (json_int(act, "progress", &progress, &err) == -1)
+		goto bad;
+	if (progress < 0 || progress > 100) {
+		snprintf(err.msg, sizeof(err.msg), "progress: %lld is not "
+		    "a percentage", progress);
+		goto bad;
 	}
 	a->progress = (int)progress;
 	if (strcmp(a->status, "error") == 0 &&
@@ -323,6 +357,9 @@ hcloud_action(yajl_val v, const char *path, struct hcloud_action *a)
 		snprintf(a->error, sizeof(a->error), "%s: %s", code, msg);
 	}
 	return 0;
+bad:
+	log_err(path, "unexpected action object: %s", err.msg);
+	return -1;
 }
 
 /*

@@ -18,6 +18,8 @@ struct hcloud {
 	struct http_client	*http;
 	const char		*api;	/* https://api.hetzner.cloud/v1 */
 	int			 exit;	/* status for the last failure */
+	/* Every request ends by it too, when not NULL (a phase's). */
+	const struct deadline	*deadline;
 	/* The last error the API answered, for hcloud_report. */
 	char			 url[512];
 	long			 status;

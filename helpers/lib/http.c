@@ -178,7 +178,8 @@ token_from_env(const char *var)
 
 /*
  * Returns the token read from path without its trailing newline, or
- * NULL after logging.
+ * NULL after logging.  The file must be private (owned by us, mode
+ * 0600): a token others can read is a token others hold.
  */
 static char *
 token_from_file(const char *path)
@@ -186,9 +187,11 @@ token_from_file(const char *path)
 	char *buf;
 	size_t len;
 
-	if (util_read_file(path, TOKEN_MAX, &buf, &len) == -1) {
-		log_err(path, "token file unreadable: give a readable file "
-		    "of at most %d bytes", TOKEN_MAX);
+	if (util_read_private(path, TOKEN_MAX, &buf, &len) == -1) {
+		/* A refused mode or owner already said what to do. */
+		if (errno != EPERM)
+			log_err(path, "token file unreadable: give a readable "
+			    "file of at most %d bytes", TOKEN_MAX);
 		return NULL;
 	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
@@ -209,7 +212,8 @@ bad:
 
 /*
  * Returns a copy of the value of key in the .env file at path (as the
- * secrets phase writes it), or NULL after logging.
+ * secrets phase writes it), or NULL after logging.  dotenv_load
+ * refuses a file that is not private.
  */
 static char *
 token_from_dotenv(const char *path, const char *key)
@@ -1105,6 +1109,10 @@ xfer_init(struct xfer *x, struct http_client *c,
 	x->req = req;
 	x->resp = resp;
 	deadline_set(&x->dl, c->conf.deadline_ms);
+	/* A caller's deadline for a whole phase ends the request too. */
+	if (req->deadline != NULL && req->deadline->at_ms != 0 &&
+	    req->deadline->at_ms < x->dl.at_ms)
+		x->dl = *req->deadline;
 	if (req->url == NULL) {
 		xfer_fail(x, HTTP_E_USAGE, "request has no URL");
 		return;

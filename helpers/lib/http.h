@@ -55,6 +55,12 @@ struct http_req {
 	 * but never shows them.
 	 */
 	int		 secret_bodies;
+	/*
+	 * A deadline the caller keeps for more than this request (a
+	 * whole phase, say): the request's tries end by it, or by the
+	 * conf's deadline_ms if that comes first.  NULL: only the latter.
+	 */
+	const struct deadline *deadline;
 };
 
 struct http_header {

@@ -45,16 +45,73 @@ jerr(struct json_err *err, const char *fmt, ...)
 }
 
 /*
+ * Read the four hex digits at buf[i] into *cp.  Returns 0, or -1 when
+ * there are not four there (yajl then names the error).
+ */
+static int
+hex4(const char *buf, size_t len, size_t i, unsigned *cp)
+{
+	size_t	k;
+	char	c;
+
+	if (len < 4 || i > len - 4)
+		return -1;
+	*cp = 0;
+	for (k = i; k < i + 4; k++) {
+		c = buf[k];
+		if (c >= '0' && c <= '9')
+			*cp = *cp << 4 | (unsigned)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			*cp = *cp << 4 | (unsigned)((c | 0x20) - 'a' + 10);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Check the \u escape whose backslash is at buf[i].  yajl's tree hands
+ * strings over NUL-terminated, so \u0000 would silently end one
+ * early; and it turns a surrogate without its partner into "?" or
+ * into bytes that are not UTF-8.  Both are refused rather than read
+ * as some other text.  Returns the bytes to skip (12 for a pair, else
+ * 2, leaving malformed digits to yajl), or 0 with err filled.
+ */
+static size_t
+uescape(const char *buf, size_t len, size_t i, struct json_err *err)
+{
+	unsigned	cp, lo;
+
+	if (hex4(buf, len, i + 2, &cp) == -1)
+		return 2;
+	if (cp == 0) {
+		jerr(err, "\\u0000 at offset %zu: strings cannot hold NUL",
+		    i);
+		return 0;
+	}
+	if (cp < 0xd800 || cp > 0xdfff)
+		return 2;
+	if (cp <= 0xdbff && i + 7 < len && buf[i + 6] == '\\' &&
+	    buf[i + 7] == 'u' && hex4(buf, len, i + 8, &lo) == 0 &&
+	    lo >= 0xdc00 && lo <= 0xdfff)
+		return 12;
+	jerr(err, "\\u%04x at offset %zu: a surrogate without its pair",
+	    cp, i);
+	return 0;
+}
+
+/*
  * Check what yajl cannot be trusted with: nesting deeper than
- * JSON_MAX_DEPTH, NUL bytes (yajl_tree_parse stops at the first) and
- * comments (yajl_tree_parse accepts them; JSON has none).  Strings
- * are skipped, as brackets in them do not nest.  Returns 0, or -1
- * with err filled.
+ * JSON_MAX_DEPTH, NUL bytes (yajl_tree_parse stops at the first),
+ * \u escapes it would decode wrongly (see uescape) and comments
+ * (yajl_tree_parse accepts them; JSON has none).  Strings are
+ * skipped, as brackets in them do not nest.  Returns 0, or -1 with
+ * err filled.
  */
 static int
 prescan(const char *buf, size_t len, struct json_err *err)
 {
-	size_t	i, depth = 0;
+	size_t	i, n, depth = 0;
 	int	instr = 0, esc = 0;
 
 	for (i = 0; i < len; i++) {
@@ -65,7 +122,12 @@ prescan(const char *buf, size_t len, struct json_err *err)
 		if (instr) {
 			if (esc)
 				esc = 0;
-			else if (buf[i] == '\\')
+			else if (buf[i] == '\\' && i + 1 < len &&
+			    buf[i + 1] == 'u') {
+				if ((n = uescape(buf, len, i, err)) == 0)
+					return -1;
+				i += n - 1;
+			} else if (buf[i] == '\\')
 				esc = 1;
 			else if (buf[i] == '"')
 				instr = 0;
@@ -289,6 +351,8 @@ int_value(yajl_val v, long long *out)
 /*
  * Name the type of v as messages do: object, array, string, integer
  * (a number that fits a long long), number, boolean or null.
+ * Returns the name, "missing" for NULL and "unknown" for a type yajl
+ * added later; never NULL.
  */
 const char *
 json_type_name(yajl_val v)
@@ -348,6 +412,7 @@ json_str(yajl_val root, const char *path, const char **out,
 
 /*
  * Like json_str, but null is accepted and sets *out to NULL.
+ * Returns 0, or -1 with err filled.
  */
 int
 json_str_or_null(yajl_val root, const char *path, const char **out,
@@ -690,7 +755,8 @@ jw_kv_bool(struct json_w *w, const char *key, int val)
 }
 
 /*
- * Name a generator error for a message.
+ * Name a generator error (a JW_E_* or a yajl_gen_status) for a
+ * message.  Returns a static string, never NULL.
  */
 static const char *
 jw_strerror(int e)
@@ -735,12 +801,12 @@ complete(const unsigned char *buf, size_t len)
 }
 
 /*
- * Hand over the document: *out is a malloc'd NUL-terminated copy and
- * *len (when not NULL) its length.  Returns 0, or -1 after logging the
- * first error of any call on w.  w must still be freed with jw_free.
+ * Hand over the document as jw_finish does, naming subject (what the
+ * document is for) in the message of a failure.  Returns 0, or -1
+ * (logged).
  */
-int
-jw_finish(struct json_w *w, char **out, size_t *len)
+static int
+finish(struct json_w *w, const char *subject, char **out, size_t *len)
 {
 	const unsigned char	*buf;
 	size_t			 n = 0;
@@ -753,7 +819,8 @@ jw_finish(struct json_w *w, char **out, size_t *len)
 	if (w->err == 0 && (*out = malloc(n + 1)) == NULL)
 		w->err = JW_E_NOMEM;
 	if (w->err != 0) {
-		log_err(NULL, "cannot build JSON: %s", jw_strerror(w->err));
+		log_err(subject, "cannot build JSON: %s",
+		    jw_strerror(w->err));
 		return -1;
 	}
 	memcpy(*out, buf, n);
@@ -761,6 +828,19 @@ jw_finish(struct json_w *w, char **out, size_t *len)
 	if (len != NULL)
 		*len = n;
 	return 0;
+}
+
+/*
+ * Hand over the document: *out is a malloc'd NUL-terminated copy and
+ * *len (when not NULL) its length.  The caller knows no better name
+ * for it than "json" here: jw_write_file names its file instead.
+ * Returns 0, or -1 after logging the first error of any call on w.
+ * w must still be freed with jw_free.
+ */
+int
+jw_finish(struct json_w *w, char **out, size_t *len)
+{
+	return finish(w, "json", out, len);
 }
 
 /*
@@ -787,7 +867,7 @@ jw_write_file(struct json_w *w, const char *path, mode_t mode)
 	size_t	 len;
 	int	 rc;
 
-	if ((rc = jw_finish(w, &buf, &len)) == 0) {
+	if ((rc = finish(w, path, &buf, &len)) == 0) {
 		buf[len++] = '\n';	/* over the NUL jw_finish added */
 		rc = util_write_atomic(path, buf, len, mode);
 		free(buf);

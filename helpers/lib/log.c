@@ -9,6 +9,7 @@
  * never leave half a token behind.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mkprov.h"
 
 /* A line, once escaped, is cut after this many characters. */
 #define LOG_LINE_MAX	8192
@@ -389,6 +391,22 @@ log_build(const char *subject, const char *tag, int errnum,
 }
 
 /*
+ * A printf-style front for log_build.  Returns as log_build does.
+ */
+static char * __attribute__((format(printf, 5, 6)))
+log_buildf(const char *subject, const void *data, size_t dlen,
+    size_t *len, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line;
+
+	va_start(ap, fmt);
+	line = log_build(subject, NULL, 0, data, dlen, len, fmt, ap);
+	va_end(ap);
+	return line;
+}
+
+/*
  * Write one finished line to the stream with a single call, so lines
  * from several processes sharing stderr do not interleave.
  */
@@ -403,12 +421,14 @@ log_write(const char *s, size_t len)
 }
 
 /*
- * Redact, escape and write the raw line of len bytes, cutting it at
- * LOG_LINE_MAX with a note naming its full size.  Returns 0, or -1 on
- * ENOMEM with nothing written.
+ * Redact and escape the raw line of len bytes into a finished line
+ * with its newline, cut at LOG_LINE_MAX.  A line that was cut, here
+ * or before (total > len), ends with a note naming its full size,
+ * total bytes.  Returns the line, malloc'd, with *outlen set; or NULL
+ * on ENOMEM.
  */
-static int
-log_out(const char *raw, size_t len)
+static char *
+log_format(const char *raw, size_t len, size_t total, size_t *outlen)
 {
 	char	*red, *out;
 	size_t	 rlen, n;
@@ -416,23 +436,130 @@ log_out(const char *raw, size_t len)
 
 	rlen = redact(raw, len, NULL);
 	if ((red = malloc(rlen + 1)) == NULL)
-		return -1;
+		return NULL;
 	redact(raw, len, red);
 	if (rlen > LOG_LINE_MAX + 1)
 		rlen = LOG_LINE_MAX + 1;
 	if ((out = malloc(4 * rlen + 64)) == NULL) {
 		free(red);
-		return -1;
+		return NULL;
 	}
 	n = escape((unsigned char *)red, rlen, LOG_LINE_MAX, out, &cut);
-	if (cut)
+	if (cut || total > len)
 		n += (size_t)sprintf(out + n, " [cut, %zu bytes in all]",
-		    len);
+		    total);
 	out[n++] = '\n';
-	log_write(out, n);
+	explicit_bzero(red, rlen);
 	free(red);
+	*outlen = n;
+	return out;
+}
+
+/*
+ * Redact, escape and write the raw line of len bytes, cutting it at
+ * LOG_LINE_MAX with a note naming its full size.  Returns 0, or -1 on
+ * ENOMEM with nothing written.
+ */
+static int
+log_out(const char *raw, size_t len)
+{
+	char	*out;
+	size_t	 n;
+
+	if ((out = log_format(raw, len, len, &n)) == NULL)
+		return -1;
+	log_write(out, n);
 	free(out);
 	return 0;
+}
+
+/*
+ * Return how many of the last bytes of in[0..len) could be the start
+ * of a secret whose rest was cut off: they must go too, since
+ * redaction cannot recognise half a secret.  Returns 0 when none.
+ */
+static size_t
+secret_tail(const char *in, size_t len)
+{
+	size_t	k, i, tail = 0;
+
+	for (i = 0; i < nsecrets; i++) {
+		for (k = secrets[i].len - 1; k > tail; k--) {
+			if (k <= len &&
+			    memcmp(in + len - k, secrets[i].s, k) == 0) {
+				tail = k;
+				break;
+			}
+		}
+	}
+	return tail;
+}
+
+/*
+ * Write all of buf to fd, going on after short writes and EINTR, and
+ * waiting when fd is non-blocking and full.  Returns 0, or -1 with
+ * errno set.
+ */
+static int
+write_fd(int fd, const char *buf, size_t len)
+{
+	struct pollfd	p;
+	ssize_t		n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) > 0) {
+			buf += (size_t)n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		p.fd = fd;
+		p.events = POLLOUT;
+		if (poll(&p, 1, -1) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Write one line another program printed (a remote command's stderr,
+ * without its newline) to fd as "prog: subject: line", redacted and
+ * escaped like every other line: that program may print a secret it
+ * was given, or bytes that drive a terminal.  dropped counts bytes of
+ * the line the caller could not keep after len; the line is then
+ * marked cut, and bytes at its end that could begin a secret are
+ * dropped too.  Returns 0, or -1 with errno set (ENOMEM, or why the
+ * write failed).
+ */
+int
+log_output(int fd, const char *subject, const void *line, size_t len,
+    size_t dropped)
+{
+	char	*raw, *out;
+	size_t	 rlen = 0, n, tail = 0;
+	int	 rc, saved;
+
+	if (dropped > 0)
+		tail = secret_tail((const char *)line, len);
+	raw = log_buildf(subject, line, len - tail, &rlen, "%s", "");
+	if (raw == NULL)
+		return -1;
+	out = log_format(raw, rlen, rlen + tail + dropped, &n);
+	explicit_bzero(raw, rlen);
+	free(raw);
+	if (out == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	log_progress_end();
+	rc = write_fd(fd, out, n);
+	saved = errno;
+	free(out);
+	errno = saved;
+	return rc;
 }
 
 /*
@@ -618,4 +745,23 @@ log_progress_end(void)
 	fputs("\r\033[K", fp);
 	fflush(fp);
 	progress_shown = 0;
+}
+
+/*
+ * Report a command line getopt(3) stopped at, for a helper whose
+ * option string starts with ':' (so getopt says nothing itself): the
+ * option and what was wrong with it when ch is '?' or ':', then the
+ * synopsis.  Returns the usage exit status, for main to return.
+ */
+int
+log_usage(int ch, const char *synopsis)
+{
+	char	 opt[3] = { '-', (char)optopt, '\0' };
+
+	if (ch == ':')
+		log_err(opt, "needs an argument");
+	else if (ch == '?')
+		log_err(opt, "unknown option");
+	fprintf(stderr, "usage: %s\n", synopsis);
+	return MKP_EXIT_USAGE;
 }

@@ -36,9 +36,14 @@ void	 log_trace(const char *subject, const char *fmt, ...)
 void	 log_trace_data(const char *subject, const char *what,
 	    const void *buf, size_t len);
 
+int	 log_output(int fd, const char *subject, const void *line,
+	    size_t len, size_t dropped);
+
 void	 log_progress(const char *subject, const char *what,
 	    int64_t elapsed_ms, int64_t left_ms);
 void	 log_progress_end(void);
+
+int	 log_usage(int ch, const char *synopsis);
 
 size_t	 log_redact(char *buf, size_t bufsz);
 char	*log_escape(const void *buf, size_t len, size_t max);

@@ -45,6 +45,7 @@
 #define PIPE_RING		(256 * 1024)
 #define READ_BURST		(1024 * 1024)	/* a channel, a turn */
 #define LINE_LEN		512
+#define ERR_LINE_MAX		8192	/* of a stderr line passed on */
 #define NAME_LEN		300
 #define NO_LIMIT		INT64_MAX
 #define WAIT_MAX		8
@@ -121,7 +122,7 @@ struct run {
 	int		 out_fd;
 	struct sbuf	*cap;
 	struct ring	*out;
-	int		 err_fd;	/* -1: stderr only kept */
+	int		 err_fd;	/* -1: stderr's last line kept */
 	int		 err_log;	/* log stderr lines */
 	int		 in_fd;		/* -1: from in, or none */
 	int		 in_ready;	/* poll() saw in_fd readable */
@@ -133,8 +134,9 @@ struct run {
 	int		 over;		/* capture passed its max */
 	uint64_t	 fed;		/* bytes sent to its stdin */
 	int		 status;
-	char		 line[LINE_LEN];
+	char		 line[ERR_LINE_MAX + 1];	/* of stderr */
 	size_t		 linelen;
+	size_t		 linecut;	/* bytes of it not kept */
 };
 
 struct waitset {
@@ -264,9 +266,10 @@ lib_fail(struct ssh_conn *c, int rc, const char *what)
 }
 
 /*
- * Milliseconds left before the deadline or the connect timeout,
- * whichever comes first, never below 0; NO_LIMIT when neither is set.
- * *by_deadline tells which one it is.
+ * Tell how long the connection may still wait: until the deadline or
+ * the connect timeout, whichever comes first.  Returns the
+ * milliseconds left, never below 0, or NO_LIMIT when neither is set;
+ * *by_deadline is 1 when the deadline is the nearer, else 0.
  */
 static int64_t
 conn_left_ms(const struct ssh_conn *c, int *by_deadline)
@@ -694,7 +697,11 @@ check_pin(struct ssh_conn *c, const char *pin)
 	    "pinned %.*s: refusing to connect", c->fp, (int)len, pin);
 }
 
-/* The known_hosts key type of a libssh2 host key type. */
+/*
+ * Map a libssh2 host key type to its known_hosts key type.  Returns
+ * the LIBSSH2_KNOWNHOST_KEY_* value, or LIBSSH2_KNOWNHOST_KEY_UNKNOWN
+ * for a type libssh2 cannot look up.
+ */
 static int
 known_keytype(int type)
 {
@@ -1211,40 +1218,52 @@ run_init(struct run *r, struct ssh_conn *c)
 }
 
 /*
- * A complete stderr line: keep it as the last one, and log it when
- * asked to (log_info() escapes what the server sent).  Returns
- * nothing.
+ * A complete stderr line: keep it (up to LINE_LEN) as the last one,
+ * log it when asked to, and pass it on to err_fd.  It goes to err_fd
+ * through log_output, never as it came: the command may print a
+ * secret the log would redact, or bytes that drive a terminal.
+ * Returns 0, or -1 reported.
  */
-static void
+static int
 run_err_line(struct run *r)
 {
-	if (r->linelen == 0)
-		return;
+	size_t n = r->linelen;
+
+	if (r->linelen == 0 && r->linecut == 0)
+		return 0;
 	r->line[r->linelen] = '\0';
-	memcpy(r->c->lastline, r->line, r->linelen + 1);
+	if (n > sizeof(r->c->lastline) - 1)
+		n = sizeof(r->c->lastline) - 1;
+	memcpy(r->c->lastline, r->line, n);
+	r->c->lastline[n] = '\0';
 	if (r->err_log)
 		log_info(r->c->name, "%s", r->line);
-	r->linelen = 0;
+	if (r->err_fd != -1 && log_output(r->err_fd, r->c->name, r->line,
+	    r->linelen, r->linecut) == -1)
+		return conn_fail(r->c, SSH_E_CHANNEL, "forwarding stderr: "
+		    "%s", strerror(errno));
+	r->linelen = r->linecut = 0;
+	return 0;
 }
 
 /*
- * Take bytes the command wrote to stderr: to err_fd as they are, and
- * into lines, the part of a long line past LINE_LEN dropped.
- * Returns 0, or -1 reported.
+ * Take bytes the command wrote to stderr into lines; the part of a
+ * line past ERR_LINE_MAX is counted, not kept.  Returns 0, or -1
+ * reported.
  */
 static int
 run_put_err(struct run *r, const char *buf, size_t n)
 {
 	size_t i;
 
-	if (r->err_fd != -1 && write_all(r->err_fd, buf, n) == -1)
-		return conn_fail(r->c, SSH_E_CHANNEL, "forwarding stderr: "
-		    "%s", strerror(errno));
 	for (i = 0; i < n; i++) {
-		if (buf[i] == '\n')
-			run_err_line(r);
-		else if (r->linelen < sizeof(r->line) - 1)
+		if (buf[i] == '\n') {
+			if (run_err_line(r) == -1)
+				return -1;
+		} else if (r->linelen < sizeof(r->line) - 1)
 			r->line[r->linelen++] = buf[i];
+		else
+			r->linecut++;
 	}
 	return 0;
 }
@@ -1343,7 +1362,8 @@ run_read(struct run *r)
 	}
 	if (!r->eof && !run_paused(r) && libssh2_channel_eof(r->ch)) {
 		r->eof = 1;
-		run_err_line(r);
+		if (run_err_line(r) == -1)
+			return -1;
 		if (r->sink == SINK_RING)
 			r->out->done = 1;
 		return 1;
@@ -1439,7 +1459,11 @@ run_write(struct run *r)
 	return 1;
 }
 
-/* The number of a signal named in "exit-signal"; 127 if unknown. */
+/*
+ * Map a signal name from "exit-signal" ("TERM") to the local number.
+ * Returns it, or 127 for a name not in the table (the status is then
+ * 255, which no known signal gives).
+ */
 static int
 signal_number(const char *name)
 {
@@ -1667,10 +1691,11 @@ run_exec(struct run *r, const char *cmd)
 }
 
 /*
- * Run cmd with stdin from in_fd (-1: none) and its stdout and stderr
- * written to out_fd and err_fd (-1: dropped, but the last stderr line
- * is kept).  Returns 0 with *status set when the command ran, or -1
- * reported.
+ * Run cmd with stdin from in_fd (-1: none), its stdout written to
+ * out_fd as it comes and its stderr to err_fd line by line as log
+ * lines ("prog: host:port: line", redacted and escaped); -1 drops
+ * either, but the last stderr line is kept.  Returns 0 with *status
+ * set when the command ran, or -1 reported.
  */
 int
 ssh_exec(struct ssh_conn *c, const char *cmd, int in_fd, int out_fd,
@@ -1755,10 +1780,10 @@ pipe_start(struct run *src, const char *src_cmd, struct run *dst,
 /*
  * Run src_cmd on src and dst_cmd on dst with the first's stdout fed
  * to the second's stdin through a bounded buffer, both stderrs going
- * to err_fd.  *bytes counts what reached dst_cmd.  When dst_cmd ends
- * first, src_cmd is cut off and counts as killed by SIGPIPE unless
- * it said otherwise.  Returns 0 with both statuses set when both
- * commands ran, or -1 reported.
+ * to err_fd as ssh_exec sends them.  *bytes counts what reached
+ * dst_cmd.  When dst_cmd ends first, src_cmd is cut off and counts as
+ * killed by SIGPIPE unless it said otherwise.  Returns 0 with both
+ * statuses set when both commands ran, or -1 reported.
  *
  * The consumer sees its input end whenever the pipe stops, after a
  * failure too (sshd closes its stdin when the connection drops): it

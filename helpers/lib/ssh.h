@@ -58,7 +58,9 @@ const char *ssh_last_stderr(const struct ssh_conn *);
  * The command functions return 0 when the command ran, whatever its
  * status, and -1 when it could not be run or followed to its end.
  * A status is the exit status, or 128 + the signal number when the
- * command was killed by a signal (as a shell reports it).
+ * command was killed by a signal (as a shell reports it).  A
+ * command's stderr reaches err_fd as log lines, "prog: host:port:
+ * line", with registered secrets redacted and other bytes escaped.
  */
 int	 ssh_exec(struct ssh_conn *, const char *cmd, int in_fd,
 	    int out_fd, int err_fd, int *status);

@@ -205,21 +205,18 @@ fail:
 }
 
 /*
- * Read the whole of path into a malloc'd NUL-terminated buffer, failing
- * when it holds more than max bytes.  Logs and returns -1 on failure
+ * Read the open file fd, named path in messages, whole as
+ * util_read_file says, and close it.  Logs and returns -1 on failure
  * (errno is kept for the caller), else 0 with *out and *outlen set.
  */
-int
-util_read_file(const char *path, size_t max, char **out, size_t *outlen)
+static int
+read_whole(int fd, const char *path, size_t max, char **out,
+    size_t *outlen)
 {
-	int	fd, rc, saved;
+	int	rc, saved;
 
 	if (max >= SIZE_MAX - 1)
 		max = SIZE_MAX - 2;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_errno(path, "open");
-		return -1;
-	}
 	rc = read_fd(fd, max, out, outlen);
 	saved = errno;
 	close(fd);
@@ -234,6 +231,80 @@ util_read_file(const char *path, size_t max, char **out, size_t *outlen)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Read the whole of path into a malloc'd NUL-terminated buffer, failing
+ * when it holds more than max bytes.  Logs and returns -1 on failure
+ * (errno is kept for the caller), else 0 with *out and *outlen set.
+ */
+int
+util_read_file(const char *path, size_t max, char **out, size_t *outlen)
+{
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_errno(path, "open");
+		return -1;
+	}
+	return read_whole(fd, path, max, out, outlen);
+}
+
+/*
+ * Open path for reading only if it is as private as a secret must be:
+ * owned by the effective user and with no permission bits for group
+ * or others.  The check is made with fstat on the open descriptor, so
+ * the file checked is the file read, whatever is renamed in between.
+ * Logs "path: readable by others: chmod 600 it" or "path: not owned
+ * by you" and returns -1 (errno EPERM) when it is not, -1 (logged,
+ * errno kept) when it cannot be opened; else 0 with *fdp set.
+ */
+int
+util_open_private(const char *path, int *fdp)
+{
+	struct stat	 st;
+	int		 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		log_errno(path, "open");
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		log_errno(path, "fstat");
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		if (st.st_uid != geteuid())
+			log_err(path, "not owned by you (uid %lu): use a "
+			    "copy of your own, mode 600",
+			    (unsigned long)st.st_uid);
+		else
+			log_err(path, "readable by others: chmod 600 it");
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/*
+ * Read the whole of path as util_read_file does, but only after
+ * util_open_private accepted it: the way every token and secrets file
+ * is read.  Returns as util_read_file does.
+ */
+int
+util_read_private(const char *path, size_t max, char **out,
+    size_t *outlen)
+{
+	int	fd;
+
+	if (util_open_private(path, &fd) == -1)
+		return -1;
+	return read_whole(fd, path, max, out, outlen);
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
  * util.h: small things every helper needs: atomic file writes, strict
- * number parsing, reading bounded files, and monotonic deadlines.
+ * number parsing, reading bounded files (and private ones, for
+ * secrets), and monotonic deadlines.
  */
 #ifndef UTIL_H
 #define UTIL_H
@@ -17,6 +18,10 @@ struct deadline {
 int	 util_write_atomic(const char *path, const void *buf, size_t len,
 	    mode_t mode);
 int	 util_read_file(const char *path, size_t max, char **out,
+	    size_t *outlen);
+/* Files that hold secrets: refused unless owned by us and mode 0600. */
+int	 util_open_private(const char *path, int *fdp);
+int	 util_read_private(const char *path, size_t max, char **out,
 	    size_t *outlen);
 long long util_strtonum(const char *s, long long min, long long max,
 	    const char **errstr);

@@ -71,8 +71,8 @@ test_expect_success 'malformed settings are named' '
 	    "DNS_RECORDS=git:maybe" &&
 	refused "DNS_RECORDS: .git. is listed twice" provision HOST=b \
 	    "DNS_RECORDS=git:proxied git:dns-only" &&
-	refused "SERVER_LABELS: .role.: write key=value" provision HOST=b \
-	    SERVER_LABELS=role &&
+	refused "SERVER_LABELS: .role. is not a Hetzner label: write key=" \
+	    provision HOST=b SERVER_LABELS=role &&
 	refused "the prefix mkprov/ is mkprov" provision HOST=b \
 	    SERVER_LABELS=mkprov/host=x
 '
@@ -130,6 +130,31 @@ test_expect_success 'every host of HOSTS is checked before any runs' '
 
 test_expect_success 'make status refuses a bad name too' '
 	refused "HOST: .old. calls a server old or new" status HOST=old
+'
+
+test_expect_success 'DNS records and server labels are checked for their form' '
+	refused "DNS_RECORDS: .Secrets:proxied. is not a record" provision \
+	    HOST=b DNS_RECORDS=Secrets:proxied &&
+	refused "DNS_RECORDS: .git:dns-only:x. is not a record" provision \
+	    HOST=b DNS_RECORDS=git:dns-only:x &&
+	refused "DNS_RECORDS: .git. is not a record" provision HOST=b \
+	    DNS_RECORDS=git &&
+	refused "SERVER_LABELS: .tier=-x. is not a Hetzner label" provision \
+	    HOST=b SERVER_LABELS=tier=-x &&
+	refused "SERVER_LABELS: .tier. is not a Hetzner label" provision \
+	    HOST=b SERVER_LABELS=tier &&
+	refused "SERVER_LABELS: the prefix hetzner.cloud/ is Hetzner" \
+	    provision HOST=b SERVER_LABELS=hetzner.cloud/x=y &&
+	make -C "$MKP_TOP" -n SITE="$TEST_DIR/site.mk" provision \
+	    HOST=bruno-2 "SERVER_LABELS=team.example/owner=ops tier=" \
+	    "DNS_RECORDS=git:dns-only media.eu:proxied" >out 2>&1
+'
+
+test_expect_success 'make status needs no complete site' '
+	printf "STATE = %s\n" "$TEST_DIR/state-s" >status-site.mk &&
+	make -C "$MKP_TOP" --no-print-directory \
+	    SITE="$TEST_DIR/status-site.mk" status >out 2>&1 &&
+	test_grep "| Name " out
 '
 
 test_expect_success 'a missing site file is named with the fix' '

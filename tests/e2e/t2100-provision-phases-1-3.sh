@@ -99,11 +99,29 @@ test_expect_success 'a rerun makes no API call and changes no file' '
 
 test_expect_success 'make -n shows a phase again and changes nothing' '
 	tree_digest $SANDBOX_RUN/state $SANDBOX_RUN/inventory >before &&
-	requests hetzner >calls.before &&
+	for f in hetzner cloudflare infisical; do
+		requests $f; done >calls.before &&
 	mkp -n redo-server HOST=$H >out 2>&1 &&
 	test_grep "mkp-server -H $H" out &&
+	test_grep "rm -f .*/server-ready.json .*/inventory-listed.json" out &&
 	tree_digest $SANDBOX_RUN/state $SANDBOX_RUN/inventory >after &&
-	requests hetzner >calls.after &&
+	for f in hetzner cloudflare infisical; do
+		requests $f; done >calls.after &&
+	test_cmp before after && test_cmp calls.before calls.after
+'
+
+test_expect_success 'make -n provision of a host not seen yet changes nothing' '
+	tree_digest $SANDBOX_RUN/state $SANDBOX_RUN/inventory >before &&
+	for f in hetzner cloudflare infisical; do
+		requests $f; done >calls.before &&
+	mkp -n provision HOST=bruno-9 FROM=bruno >out 2>&1 &&
+	test_grep "mkp-secrets -H bruno-9" out &&
+	test_grep "mkp-server -H bruno-9" out &&
+	test_grep "mkp-inventory .*-H bruno-9" out &&
+	test ! -e $SANDBOX_RUN/state/bruno-9 &&
+	tree_digest $SANDBOX_RUN/state $SANDBOX_RUN/inventory >after &&
+	for f in hetzner cloudflare infisical; do
+		requests $f; done >calls.after &&
 	test_cmp before after && test_cmp calls.before calls.after
 '
 
@@ -141,6 +159,33 @@ test_expect_success 'the server phase runs again with the right key' '
 	jq -e ".adopted == true" $S/server-ready.json
 '
 
+test_expect_success 'changed SERVER_LABELS reach the server; labels set by hand stay' '
+	(. $SANDBOX_RUN/env &&
+	id=$(jq -r .server_id $S/server-ready.json) &&
+	curl -sS --cacert "$MKP_CAFILE" -X PUT \
+	    -H "authorization: Bearer $HCLOUD_TOKEN" \
+	    -H "content-type: application/json" -d "{\"labels\":
+	    {\"role\": \"production\", \"mkprov/host\": \"$H\",
+	    \"owner\": \"ops\"}}" "$MKP_HETZNER_URL/servers/$id") \
+	    >/dev/null &&
+	labels="SERVER_LABELS=role=production tier=web" &&
+	mkp plan HOST=$H "$labels" >out 2>&1 &&
+	test_grep "plan: $H: set label tier=web (now unset)" out &&
+	mkp server HOST=$H "$labels" >out 2>&1 &&
+	admin hetzner GET state >state.json &&
+	jq -e ".servers[] | select(.name == \"$H\") | .labels ==
+	    {\"role\": \"production\", \"tier\": \"web\",
+	    \"owner\": \"ops\", \"mkprov/host\": \"$H\"}" state.json &&
+	mkp server HOST=$H "$labels" >out 2>&1 &&
+	test_grep "nothing to do" out
+'
+
+test_expect_success 'a host directory opened up by hand is made private again' '
+	chmod 0755 $S &&
+	mkp redo-inventory HOST=$H >out 2>&1 &&
+	test "$(stat -c %a $S)" = 700
+'
+
 test_expect_success 'a second run waits for the lock, then names the holder' '
 	mkp-lock $S/lock sleep 4 & holder=$!
 	sleep 0.5 &&
@@ -148,6 +193,29 @@ test_expect_success 'a second run waits for the lock, then names the holder' '
 	wait $holder
 	test $rc -ne 0 && test_grep "held by pid $holder since" out &&
 	test_grep "sleep 4" out
+'
+
+# holds LOCKFILE TEXT: wait (5 s at most) until the holder of
+# LOCKFILE has written TEXT into it.
+holds() {
+	i=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1)) && test $i -lt 100 && sleep 0.05 || return 1
+	done
+}
+
+test_expect_success 'of two make runs on a host, the second waits its turn' '
+	admin hetzner POST faults "{\"path_prefix\": \"/v1/servers\",
+	    \"delay_ms\": 3000}" >/dev/null &&
+	mkp redo-server HOST=$H >holder.out 2>&1 & holder=$!
+	holds $S/lock "MKP_LOCKED=1 redo-server" &&
+	mkp redo-secrets HOST=$H LOCK_WAIT=1s >out 2>&1; rc=$?
+	test $rc -ne 0 && test_grep "held by pid .*redo-server" out &&
+	mkp redo-inventory HOST=$H LOCK_WAIT=60s >out 2>&1 &&
+	wait $holder &&
+	grep "\"event\":\"end\"" $S/journal.jsonl | tail -n 2 |
+	    jq -r .phase >order &&
+	printf "server\ninventory\n" >want && test_cmp want order
 '
 
 test_expect_success 'runs on different hosts never block each other' '

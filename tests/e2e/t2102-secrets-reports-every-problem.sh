@@ -44,13 +44,18 @@ test_expect_success 'every missing or empty secret is named in one run' '
 	no_value_in out $SANDBOX_RUN/state/b-1/journal.jsonl
 '
 
-test_expect_success 'a missing environment or path is named with the fix' '
+test_expect_success 'a missing environment is told apart from a missing path' '
 	mkp secrets HOST=b-2 INFISICAL_ENV=qa >out 2>&1; test $? -ne 0 &&
-	test_grep "environment .qa. or path ./. missing" out &&
-	test_grep "check INFISICAL_ENV and INFISICAL_PATH" out &&
+	test_grep "b-2: environment .qa. missing in project" out &&
+	test_grep "check INFISICAL_ENV and INFISICAL_PROJECT_ID" out &&
 	test $(last_status b-2) = 3 &&
+	mkp secrets HOST=b-2 INFISICAL_ENV=qa INFISICAL_PATH=/apps \
+	    >out 2>&1; test $? -ne 0 &&
+	test_grep "b-2: environment .qa. missing in project" out &&
 	mkp secrets HOST=b-2 INFISICAL_PATH=/nope >out 2>&1; test $? -ne 0 &&
-	test_grep "environment .prod. or path ./nope. missing" out
+	test_grep "b-2: path ./nope. missing in environment .prod." out &&
+	test_grep "check INFISICAL_PATH" out &&
+	test $(last_status b-2) = 3
 '
 
 test_expect_success 'an empty environment lists every secret it lacks' '
@@ -86,7 +91,8 @@ test_expect_success 'every missing tool is reported in the same run' '
 	test_grep "ansible-playbook: not found in PATH" out &&
 	test_grep "ansible-inventory: not found in PATH" out &&
 	test_grep "ssh-keygen: not found in PATH" out &&
-	test_grep "3 prerequisites missing" out &&
+	test_grep "jq: not found in PATH" out &&
+	test_grep "4 prerequisites missing" out &&
 	test ! -e s.env
 '
 
@@ -103,6 +109,44 @@ test_expect_success 'the identity never reaches a log or a state file' '
 	mkp secrets HOST=b-7 >out 2>&1 &&
 	no_value_in out $SANDBOX_RUN/state/b-7/journal.jsonl \
 	    $SANDBOX_RUN/state/b-7/secrets-verified.json
+'
+
+test_expect_success 'the tools are recorded with their versions' '
+	jq -e ".tools[\"ssh-keygen\"] | test(\"^OpenSSH_\")" \
+	    $SANDBOX_RUN/state/b-7/secrets-verified.json &&
+	jq -e ".tools.jq | test(\"^jq-\")" \
+	    $SANDBOX_RUN/state/b-7/secrets-verified.json
+'
+
+# ask ARGS...: run the secrets phase of host b-9 on a terminal of its
+# own, with no machine identity but the one typed at the prompts.
+ask() {
+	env -u INFISICAL_CLIENT_ID -u INFISICAL_CLIENT_SECRET \
+	    "$MKP_TOP/tests/lib/pty-run.py" -o tty.out "$@" \
+	    make -C "$MKP_TOP" --no-print-directory SITE="$SANDBOX_SITE" \
+	    SANDBOX_RUN="$SANDBOX_RUN" INFISICAL_CREDENTIALS= \
+	    redo-secrets HOST=b-9
+}
+
+test_expect_success 'the identity is asked on the terminal, the secret unseen' '
+	id=$(jq -r .infisical_client_id $SANDBOX_RUN/secrets.json) &&
+	secret=$(jq -r .infisical_client_secret $SANDBOX_RUN/secrets.json) &&
+	ask -a "client ID: =$id" -a "client secret: =$secret" >echo &&
+	test_grep "client ID: $id" tty.out &&
+	test_grep "client secret: *.$" tty.out &&
+	! grep -F "$secret" tty.out &&
+	test_grep "echo on at client ID" echo &&
+	test_grep "echo off at client secret" echo &&
+	test "$(tail -n 1 echo)" = "echo on" &&
+	test -e $SANDBOX_RUN/state/b-9/secrets-verified.json
+'
+
+test_expect_success 'an interrupted prompt gives the terminal its echo back' '
+	ask -a "client ID: =someone" -i "client secret: " >echo; rc=$?
+	test $rc = 130 &&
+	test_grep "echo off at client secret" echo &&
+	test "$(tail -n 1 echo)" = "echo on" &&
+	test ! -e $SANDBOX_RUN/state/b-9/secrets-verified.json
 '
 
 test_expect_success 'a bootstrap bundle needs age and a readable file' '

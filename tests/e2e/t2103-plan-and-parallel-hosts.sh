@@ -16,14 +16,41 @@ writes() {
 	    "$SANDBOX_RUN/logs/$1.requests.jsonl" | wc -l
 }
 
+# hcloud METHOD PATH: call the sandbox's Hetzner API as a user would.
+hcloud() {
+	(. "$SANDBOX_RUN/env" &&
+	curl -sS --cacert "$MKP_CAFILE" -X "$1" \
+	    -H "authorization: Bearer $HCLOUD_TOKEN" "$MKP_HETZNER_URL$2")
+}
+
 test_expect_success 'plan names the server it would create, with its price' '
 	before=$(writes hetzner) &&
+	tree_digest $SANDBOX_RUN/inventory >inv.before &&
 	mkp plan HOST=bruno-7 >out 2>&1 &&
 	test_grep "plan: bruno-7: create server bruno-7: cpx32 in nbg1," out &&
 	test_grep "net, .* gross per month" out &&
-	test_grep "plan: bruno-7: add it to .* under production" out &&
 	test $(writes hetzner) = $before &&
 	test ! -e $SANDBOX_RUN/state/bruno-7/server-ready.json
+'
+
+test_expect_success 'plan shows the inventory lines it would add' '
+	test_grep "plan: bruno-7: .*/hosts.yml would change so:" out &&
+	test_grep "^+    bruno-7:\$" out &&
+	test_grep "^+      ansible_host: \"<IPv4 of bruno-7>\"" out &&
+	test_grep "^+      server_role: production" out &&
+	tree_digest $SANDBOX_RUN/inventory >inv.after &&
+	test_cmp inv.before inv.after
+'
+
+test_expect_success 'plan names a device key the project lacks, uploads none' '
+	hcloud GET "/ssh_keys?name=macbookpro" >keys.json &&
+	id=$(jq -r ".ssh_keys[0].id" keys.json) &&
+	hcloud DELETE /ssh_keys/$id &&
+	before=$(writes hetzner) &&
+	mkp plan HOST=bruno-7 >out 2>&1 &&
+	test_grep "plan: bruno-7: upload the SSH key of MACBOOKPRO" out &&
+	! grep "upload the SSH key of MACMINI" out &&
+	test $(writes hetzner) = $before
 '
 
 test_expect_success 'plan says a run would stop at a server mkprov did not make' '
@@ -36,6 +63,14 @@ test_expect_success 'three hosts provision in parallel' '
 	for h in p-1 p-2 p-3; do
 		test -f $SANDBOX_RUN/state/$h/inventory-listed.json || return 1
 	done
+'
+
+test_expect_success 'the hosts racing to upload one key leave one key' '
+	hcloud GET "/ssh_keys?name=macbookpro" >keys.json &&
+	test $(jq ".ssh_keys | length" keys.json) = 1 &&
+	hcloud GET /ssh_keys >keys.json &&
+	test $(jq "[.ssh_keys[].fingerprint] | unique | length" keys.json) = \
+	    $(jq ".ssh_keys | length" keys.json)
 '
 
 test_expect_success 'each line of output names its host' '

@@ -133,17 +133,17 @@ test_expect_success 'a host listed in another group is refused with exit 3' '
 test_expect_success 'the runbook layout gets a new host after bruno' '
 	write_runbook rb.yml &&
 	write_runbook before.yml &&
-	upsert rb.yml my-new-server 192.0.2.50 &&
+	upsert rb.yml bruno-2 192.0.2.50 &&
 	sed -n "1,7p" rb.yml >a && sed -n "1,7p" before.yml >b &&
 	test_cmp b a &&
 	sed -n "8,13p" rb.yml >added &&
-	test_grep "^    my-new-server:$" added &&
+	test_grep "^    bruno-2:$" added &&
 	test_grep "^      ansible_host: 192.0.2.50$" added &&
 	sed -n "14,\$p" rb.yml >a && sed -n "8,\$p" before.yml >b &&
 	test_cmp b a &&
 	list rb.yml >out.json &&
 	test "$(jq -c .production.hosts out.json)" = \
-	    "[\"bruno\",\"my-new-server\"]"
+	    "[\"bruno\",\"bruno-2\"]"
 '
 
 test_expect_success 'the all: children: layout gets the group under children' '
@@ -208,11 +208,11 @@ test_expect_success 'anchors and a duplicate host are refused' '
 
 test_expect_success 'removal deletes only the block, and exits 2 when absent' '
 	write_runbook rm.yml &&
-	upsert rm.yml my-new-server 192.0.2.50 &&
-	mkp-inventory -D -f rm.yml -H my-new-server &&
+	upsert rm.yml bruno-2 192.0.2.50 &&
+	mkp-inventory -D -f rm.yml -H bruno-2 &&
 	write_runbook want.yml &&
 	test_cmp want.yml rm.yml &&
-	test_must_fail 2 mkp-inventory -D -f rm.yml -H my-new-server &&
+	test_must_fail 2 mkp-inventory -D -f rm.yml -H bruno-2 &&
 	test_cmp want.yml rm.yml &&
 	mkp-inventory -D -f rm.yml -H development-vps &&
 	list rm.yml >out.json &&
@@ -222,17 +222,18 @@ test_expect_success 'removal deletes only the block, and exits 2 when absent' '
 test_expect_success '-n writes nothing and prints the lines it would add' '
 	write_runbook dry.yml &&
 	cp dry.yml before.yml &&
-	upsert dry.yml my-new-server 192.0.2.50 -n >diff &&
+	upsert dry.yml bruno-2 192.0.2.50 -n >diff &&
 	cmp before.yml dry.yml &&
 	test_grep "^@@ -7,0 +8,6 @@$" diff &&
-	test_grep "^+    my-new-server:$" diff &&
+	test_grep "^+    bruno-2:$" diff &&
 	test_grep "^+      ansible_host: 192.0.2.50$" diff &&
 	upsert dry.yml bruno 192.0.2.9 -n >diff &&
 	test_grep "^-      ansible_host: 188.34.198.57$" diff &&
 	test_grep "^+      ansible_host: 192.0.2.9$" diff &&
 	upsert dry.yml bruno 192.0.2.9 &&
 	test_must_fail 2 upsert dry.yml bruno 192.0.2.9 -n >diff &&
-	! test -s diff
+	echo "plan: bruno: dry.yml: already as wanted" >want &&
+	test_cmp want diff
 '
 
 test_expect_success 'odd values round-trip through ansible-inventory' '

@@ -35,6 +35,20 @@ it misbehaves for the first N requests of that key and then answers
   /redirect                   302 to /ok
   /count?key=K                how many requests K has seen
 
+A few answers shaped as the Hetzner Cloud API's, for hcloud.c; a
+test points its API base at /hcloud/PLAN:
+
+  /hcloud/PLAN/actions/ID     {"action": ...} in the state of PLAN's
+                              next step, counted per PLAN and ID: PLAN
+                              is steps joined by "-", each running,
+                              success, error (with an error object) or
+                              odd (a status the API does not have);
+                              the last step repeats
+  /hcloud/PLAN/error/CODE     CODE with the API's error envelope, its
+                              code and message from the query (without
+                              a code, a body that is not one)
+  /hcloud/PLAN/text           200 with a body that is not JSON
+
 Exit status: 0 when stopped by SIGTERM or SIGINT, 1 on a start-up
 failure, 2 on usage errors.
 """
@@ -189,6 +203,46 @@ class Handler(BaseHTTPRequestHandler):
     def ep_redirect(self, args, query, body):
         self.send_json(302, {"moved": "/ok"}, [("Location", "/ok")])
 
+    def ep_hcloud(self, args, query, body):
+        if len(args) == 3 and args[1] == "actions":
+            self.hcloud_action(args[0], args[2])
+        elif len(args) == 3 and args[1] == "error":
+            if "code" in query:
+                self.send_json(int(args[2]), {"error": {
+                    "code": query["code"],
+                    "message": query.get("message", ""),
+                    "details": {}}})
+            else:
+                self.send_json(int(args[2]), {"status": int(args[2])})
+        elif len(args) == 2 and args[1] == "text":
+            body = b"<html>not json</html>\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.send_json(404, {"error": {"code": "not_found",
+                                           "message": "no such path"}})
+
+    def hcloud_action(self, plan, ident):
+        steps = plan.split("-")
+        count = self.server.counter.hit("hcloud/%s/%s" % (plan, ident))
+        step = steps[min(count, len(steps)) - 1]
+        status = {"odd": "paused"}.get(step, step)
+        error = None
+        if step == "error":
+            error = {"code": "action_failed",
+                     "message": "disk \x1b[31mfailed\nbadly"}
+        self.send_json(200, {"action": {
+            "id": int(ident), "command": "create_server",
+            "status": status, "progress": 50 if step == "running" else 100,
+            "started": "2026-12-03T20:04:09+00:00",
+            "finished": None if step == "running" else
+            "2026-12-03T20:04:19+00:00",
+            "resources": [{"id": 42, "type": "server"}],
+            "error": error}})
+
     def ep_count(self, args, query, body):
         key = query.get("key", "")
         self.send_json(200, {"key": key,
@@ -281,7 +335,9 @@ def main():
         sys.stderr.write("%s: %s: cannot start: %s\n" % (PROG, args.addr, e))
         return 1
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: sys.exit(0))
+        # os._exit: sys.exit would wait on the lifeline thread, which
+        # holds stdin's lock, and end in a fatal error instead of 0.
+        signal.signal(sig, lambda *_: os._exit(0))
     if args.lifeline:
         watch_lifeline()
     if args.pid_file:

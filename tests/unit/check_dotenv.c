@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dotenv.h"
+#include "logged.h"
+#include "util.h"
 
 /* Values real secrets hold: quotes, "$", blanks, newlines, escapes. */
 static const char *const nasty[] = {
@@ -149,6 +152,52 @@ START_TEST(test_broken_files_name_the_line)
 }
 END_TEST
 
+START_TEST(test_load_reads_a_private_file)
+{
+	static const char text[] = "A=\"1\"\nexport B='two'\n";
+	char		 dir[] = "/tmp/check_dotenv.XXXXXX", path[64];
+	struct dotenv	 env;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/secrets.env", dir);
+	ck_assert_int_eq(util_write_atomic(path, text, sizeof(text) - 1,
+	    0600), 0);
+	logged_start();
+	ck_assert_int_eq(dotenv_load(path, &env), 0);
+	ck_assert_str_eq(dotenv_get(&env, "A"), "1");
+	ck_assert_str_eq(dotenv_get(&env, "B"), "two");
+	ck_assert_str_eq(logged(), "");
+	logged_stop();
+	dotenv_free(&env);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_load_refuses_a_file_others_can_read)
+{
+	char		 dir[] = "/tmp/check_dotenv.XXXXXX", path[64];
+	char		 want[128];
+	struct dotenv	 env;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/secrets.env", dir);
+	ck_assert_int_eq(util_write_atomic(path, "A=1\n", 4, 0644), 0);
+	logged_start();
+	ck_assert_int_eq(dotenv_load(path, &env), -1);
+	ck_assert_ptr_null(env.vars);
+	snprintf(want, sizeof(want), "test: %s: readable by others: "
+	    "chmod 600 it\n", path);
+	ck_assert_str_eq(logged(), want);
+	logged_stop();
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+/*
+ * Collect the tests.  Returns the suite.
+ */
 static Suite *
 dotenv_suite(void)
 {
@@ -156,16 +205,22 @@ dotenv_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, test_every_value_survives_a_round_trip);
-	tcase_add_test(tc, test_written_lines_are_one_per_key_and_double_quoted);
+	tcase_add_test(tc,
+	    test_written_lines_are_one_per_key_and_double_quoted);
 	tcase_add_test(tc, test_invalid_keys_are_refused_by_the_writer);
 	tcase_add_test(tc, test_hand_written_forms_read_as_compose_reads_them);
 	tcase_add_test(tc, test_multi_line_quoted_values_are_read_whole);
 	tcase_add_test(tc, test_interpolation_is_refused_with_the_fix);
 	tcase_add_test(tc, test_broken_files_name_the_line);
+	tcase_add_test(tc, test_load_reads_a_private_file);
+	tcase_add_test(tc, test_load_refuses_a_file_others_can_read);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
+/*
+ * Run the suite.  Returns 0 when every test passed, else 1.
+ */
 int
 main(void)
 {

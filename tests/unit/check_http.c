@@ -29,8 +29,6 @@
 #include "mkprov.h"
 #include "util.h"
 
-#define PYTHON		"/usr/bin/python3"
-#define START_MS	10000	/* for the fixture to write its port */
 #define NURLS		32	/* URLs from url() alive at once */
 
 /* Short enough that every path built from them fits in PATH_MAX. */
@@ -38,98 +36,10 @@ static char	 top[1024];
 static char	 tmpdir[256];
 static char	 cafile[PATH_MAX];
 static char	 wrongca[PATH_MAX];
-static pid_t	 fixture_pid = -1;
-static int	 lifeline = -1;	/* its stdin: it exits when we do */
-static int	 port;
+static struct fixture_https https = FIXTURE_HTTPS_INIT;
 
 static const char *url(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
-
-/* Runs argv and waits for it.  Returns its exit status, or -1. */
-static int
-run(const char *const argv[])
-{
-	pid_t pid;
-	int status;
-
-	pid = fixture_exec(argv, -1, NULL);
-	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-/* Makes a CA and leaf in tmpdir/sub.  Returns mkca.sh's status. */
-static int
-mkca(const char *sub)
-{
-	char script[PATH_MAX], dir[PATH_MAX];
-	const char *argv[] = { script, dir, "IP:127.0.0.1", "DNS:localhost",
-	    "DNS:api.mkprov.test", NULL };
-
-	snprintf(script, sizeof(script), "%s/tests/lib/mkca.sh", top);
-	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
-	return run(argv);
-}
-
-/*
- * Starts the fixture in the background, reading from a pipe whose
- * write end only this process holds, so that it exits should this
- * process die without stopping it.  Returns its pid, or -1.
- */
-static pid_t
-server_spawn(const char *portfile)
-{
-	char script[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
-	const char *argv[] = { PYTHON, script, "--cert", cert, "--key",
-	    key, "--port-file", portfile, "--lifeline", NULL };
-	int fds[2];
-	pid_t pid;
-
-	snprintf(script, sizeof(script), "%s/tests/lib/https-fixture.py",
-	    top);
-	snprintf(cert, sizeof(cert), "%s/ca/cert.pem", tmpdir);
-	snprintf(key, sizeof(key), "%s/ca/key.pem", tmpdir);
-	if (pipe(fds) == -1)
-		return -1;
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-	pid = fixture_exec(argv, fds[0], NULL);
-	close(fds[0]);
-	lifeline = fds[1];
-	return pid;
-}
-
-/*
- * Whether the fixture has written its port file, which it renames
- * into place: once there, it is whole.  Returns 1 or 0.
- */
-static int
-port_written(const void *portfile)
-{
-	return access(portfile, R_OK) == 0;
-}
-
-/*
- * Waits, at most START_MS, for the fixture to write its port.
- * Returns the port, or -1 if it died or took too long.
- */
-static int
-server_port(const char *portfile)
-{
-	const char *errstr;
-	char *buf;
-	size_t len;
-	long long p;
-
-	if (fixture_ready(&fixture_pid, port_written, portfile,
-	    START_MS) == -1 ||
-	    util_read_file(portfile, 16, &buf, &len) != 0)
-		return -1;
-	buf[strcspn(buf, "\n")] = '\0';
-	p = util_strtonum(buf, 1, 65535, &errstr);
-	free(buf);
-	return errstr == NULL ? (int)p : -1;
-}
 
 /*
  * The unchecked fixture: certificates, then the server, whose port
@@ -139,20 +49,13 @@ server_port(const char *portfile)
 static void
 fixture_start(void)
 {
-	char portfile[PATH_MAX];
-
 	fixture_top(top, sizeof(top));
 	fixture_mkdtemp(tmpdir, sizeof(tmpdir), "mkp-http");
-	ck_assert_int_eq(mkca("ca"), 0);
-	ck_assert_int_eq(mkca("wrong"), 0);
+	ck_assert_int_eq(fixture_mkca(top, tmpdir, "ca"), 0);
+	ck_assert_int_eq(fixture_mkca(top, tmpdir, "wrong"), 0);
 	snprintf(cafile, sizeof(cafile), "%s/ca/ca.pem", tmpdir);
 	snprintf(wrongca, sizeof(wrongca), "%s/wrong/ca.pem", tmpdir);
-	snprintf(portfile, sizeof(portfile), "%s/port", tmpdir);
-	fixture_pid = server_spawn(portfile);
-	ck_assert_int_gt(fixture_pid, 0);
-	port = server_port(portfile);
-	ck_assert_msg(port > 0, "https-fixture.py did not start: see its "
-	    "messages above");
+	fixture_https_start(&https, top, tmpdir);
 }
 
 /*
@@ -162,11 +65,7 @@ fixture_start(void)
 static void
 fixture_stop(void)
 {
-	fixture_kill(&fixture_pid);
-	if (lifeline != -1) {
-		close(lifeline);
-		lifeline = -1;
-	}
+	fixture_https_stop(&https);
 	fixture_rmdir(tmpdir);
 }
 
@@ -184,7 +83,8 @@ url(const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	n = snprintf(b, sizeof(bufs[0]), "https://127.0.0.1:%d", port);
+	n = snprintf(b, sizeof(bufs[0]), "https://127.0.0.1:%d",
+	    https.port);
 	va_start(ap, fmt);
 	vsnprintf(b + n, sizeof(bufs[0]) - n, fmt, ap);
 	va_end(ap);
@@ -303,7 +203,7 @@ START_TEST(test_fixture_answers_who_it_is)
 	v = json_parse(r.body, r.len, &err);
 	ck_assert_ptr_nonnull(v);
 	ck_assert_int_eq(json_int(v, "pid", &pid, &err), 0);
-	ck_assert_int_eq(pid, fixture_pid);
+	ck_assert_int_eq(pid, https.pid);
 	json_free(v);
 	http_resp_free(&r);
 }
@@ -461,6 +361,41 @@ START_TEST(test_deadline_cuts_a_slow_try_short)
 	ck_assert_int_ge(ms, 700);
 	ck_assert_int_lt(ms, 2000);
 	http_resp_free(&r);
+}
+END_TEST
+
+/*
+ * A deadline the caller keeps for a whole phase ends a request the
+ * client's own deadline would let go on; one further away than the
+ * client's changes nothing.
+ */
+START_TEST(test_callers_deadline_ends_the_request)
+{
+	struct http_conf conf = conf_test();
+	struct http_client *c;
+	struct http_req req = { 0 };
+	struct http_resp r;
+	struct deadline dl;
+	int64_t t0, ms;
+
+	conf.deadline_ms = 10000;
+	c = http_new(&conf);
+	ck_assert_ptr_nonnull(c);
+	deadline_set(&dl, 800);
+	req.url = url("/slow?ms=3000");
+	req.deadline = &dl;
+	t0 = util_now_ms();
+	ck_assert_int_eq(http_request(c, &req, &r), -1);
+	ms = util_now_ms() - t0;
+	ck_assert_int_eq(r.error, HTTP_E_DEADLINE);
+	ck_assert_int_lt(ms, 2000);
+	http_resp_free(&r);
+	deadline_set(&dl, 60000);
+	req.url = url("/status/200");
+	ck_assert_int_eq(http_request(c, &req, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_resp_free(&r);
+	http_free(c);
 }
 END_TEST
 
@@ -624,6 +559,35 @@ START_TEST(test_missing_token_fails_naming_its_source)
 }
 END_TEST
 
+START_TEST(test_token_files_others_can_read_are_refused)
+{
+	static const char env[] = "API_TOKEN=\"tok-env-open\"\n";
+	struct http_conf conf = conf_test();
+	char path[PATH_MAX], dpath[PATH_MAX], *log;
+
+	snprintf(path, sizeof(path), "%s/open-token", tmpdir);
+	ck_assert_int_eq(util_write_atomic(path, "tok-open\n", 9, 0644), 0);
+	snprintf(dpath, sizeof(dpath), "%s/open.env", tmpdir);
+	ck_assert_int_eq(util_write_atomic(dpath, env, sizeof(env) - 1,
+	    0640), 0);
+	log_capture();
+	conf.token_file = path;
+	ck_assert_ptr_null(http_new(&conf));
+	conf.token_file = dpath;
+	conf.token_key = "API_TOKEN";
+	ck_assert_ptr_null(http_new(&conf));
+	log = log_capture_end();
+	ck_assert_ptr_nonnull(strstr(log, "open-token: readable by others: "
+	    "chmod 600 it\n"));
+	ck_assert_ptr_nonnull(strstr(log, "open.env: readable by others: "
+	    "chmod 600 it\n"));
+	/* The mode is the whole story: no second, vaguer line. */
+	ck_assert_ptr_null(strstr(log, "unreadable"));
+	ck_assert_ptr_null(strstr(log, "tok-open"));
+	free(log);
+}
+END_TEST
+
 START_TEST(test_token_never_appears_in_the_log_even_at_vv)
 {
 	static const char tok[] = "tok-secret-789";
@@ -703,7 +667,7 @@ START_TEST(test_plain_http_is_refused)
 	struct http_conf conf = conf_test();
 	char u[128];
 
-	snprintf(u, sizeof(u), "http://127.0.0.1:%d/ok", port);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/ok", https.port);
 	get_fails(&conf, u, HTTP_E_USAGE, 1);
 }
 END_TEST
@@ -754,8 +718,9 @@ START_TEST(test_resolve_entry_points_a_name_at_the_fixture)
 	const char *resolve[] = { entry, NULL };
 
 	snprintf(entry, sizeof(entry), "api.mkprov.test:%d:127.0.0.1",
-	    port);
-	snprintf(u, sizeof(u), "https://api.mkprov.test:%d/ok", port);
+	    https.port);
+	snprintf(u, sizeof(u), "https://api.mkprov.test:%d/ok",
+	    https.port);
 	conf.resolve = resolve;
 	ck_assert_int_eq(get(&conf, u, &r), 0);
 	ck_assert_int_eq(r.status, 200);
@@ -859,6 +824,10 @@ START_TEST(test_errors_have_names_and_exit_statuses)
 }
 END_TEST
 
+/*
+ * Run every test against one HTTPS fixture.  Returns 0 when all
+ * passed, else 1.
+ */
 int
 main(void)
 {
@@ -872,6 +841,7 @@ main(void)
 		test_ratelimit_remaining_0_paces_the_next_request,
 		test_wait_past_the_deadline_is_not_begun,
 		test_deadline_cuts_a_slow_try_short,
+		test_callers_deadline_ends_the_request,
 		test_oversized_body_is_refused,
 		test_wrong_ca_is_refused_and_not_retried,
 		test_system_store_does_not_trust_the_test_ca,
@@ -882,6 +852,7 @@ main(void)
 		test_token_from_a_dotenv_file_is_taken_by_its_key,
 		test_token_the_caller_holds_is_sent_as_bearer,
 		test_missing_token_fails_naming_its_source,
+		test_token_files_others_can_read_are_refused,
 		test_token_never_appears_in_the_log_even_at_vv,
 		test_secret_bodies_are_never_traced,
 		test_connection_reset_is_retried,

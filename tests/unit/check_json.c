@@ -350,6 +350,63 @@ START_TEST(test_nul_bytes_and_comments_are_rejected)
 }
 END_TEST
 
+START_TEST(test_escaped_nul_is_refused_with_its_offset)
+{
+	/* yajl would hand over "abc": C strings end at a NUL. */
+	assert_rejected("{\"a\":\"abc\\u0000def\"}", 20,
+	    "\\u0000 at offset 9: strings cannot hold NUL");
+	assert_rejected("{\"k\\u0000\":1}", 14,
+	    "\\u0000 at offset 3: strings cannot hold NUL");
+	assert_rejected("[\"\\u0000\"]", 10,
+	    "\\u0000 at offset 2: strings cannot hold NUL");
+}
+END_TEST
+
+START_TEST(test_surrogates_without_their_pair_are_refused)
+{
+	/* yajl would read a lone high surrogate as "?". */
+	assert_rejected("[\"\\ud800\"]", 10,
+	    "\\ud800 at offset 2: a surrogate without its pair");
+	assert_rejected("[\"x\\uDBFFy\"]", 12,
+	    "\\udbff at offset 3: a surrogate without its pair");
+	assert_rejected("[\"\\udc00\"]", 10,
+	    "\\udc00 at offset 2: a surrogate without its pair");
+	assert_rejected("[\"\\ud800\\u0041\"]", 16,
+	    "\\ud800 at offset 2: a surrogate without its pair");
+	assert_rejected("[\"\\ud800\\ud800\"]", 16,
+	    "\\ud800 at offset 2: a surrogate without its pair");
+	assert_rejected("[\"\\ud800", 8,
+	    "\\ud800 at offset 2: a surrogate without its pair");
+}
+END_TEST
+
+START_TEST(test_well_formed_escapes_still_read_as_their_text)
+{
+	static const char doc[] = "{\"pair\": \"\\ud83d\\ude42\", "
+	    "\"e\": \"\\u00e9\\u6F22\", \"lit\": \"\\\\u0000\", "
+	    "\"q\": \"\\\"\\u0041\"}";
+	const char	*str;
+	yajl_val	 v;
+
+	v = json_parse(doc, strlen(doc), &err);
+	ck_assert_msg(v != NULL, "%s", err.msg);
+	ck_assert_int_eq(json_str(v, "pair", &str, &err), 0);
+	ck_assert_str_eq(str, "🙂");
+	ck_assert_int_eq(json_str(v, "e", &str, &err), 0);
+	ck_assert_str_eq(str, "é漢");
+	/* An escaped backslash: the text \u0000, six characters. */
+	ck_assert_int_eq(json_str(v, "lit", &str, &err), 0);
+	ck_assert_str_eq(str, "\\u0000");
+	ck_assert_int_eq(json_str(v, "q", &str, &err), 0);
+	ck_assert_str_eq(str, "\"A");
+	json_free(v);
+	/* Malformed digits are left to yajl to name. */
+	assert_rejected("[\"\\u12\"]", 8,
+	    "lexical error: invalid (non-hex) character occurs after "
+	    "'\\u' inside string");
+}
+END_TEST
+
 START_TEST(test_error_messages_are_one_line)
 {
 	static const char *const bad[] = {
@@ -481,7 +538,7 @@ START_TEST(test_invalid_utf8_cannot_be_generated)
 {
 	ck_assert_ptr_null(generate("abc\xff"));
 	ck_assert_str_eq(logged(),
-	    "test: cannot build JSON: a string is not valid UTF-8\n");
+	    "test: json: cannot build JSON: a string is not valid UTF-8\n");
 	ck_assert_ptr_null(generate("\xc3"));
 	/* yajl lets these through; jw_str checks them itself. */
 	ck_assert_ptr_null(generate("\xed\xa0\x80"));
@@ -497,7 +554,7 @@ START_TEST(test_null_string_cannot_be_generated)
 {
 	ck_assert_ptr_null(generate(NULL));
 	ck_assert_str_eq(logged(),
-	    "test: cannot build JSON: a string is NULL\n");
+	    "test: json: cannot build JSON: a string is NULL\n");
 }
 END_TEST
 
@@ -514,7 +571,7 @@ START_TEST(test_first_generator_error_sticks)
 	ck_assert_int_eq(jw_finish(&w, &body, NULL), -1);
 	ck_assert_ptr_null(body);
 	ck_assert_str_eq(logged(),
-	    "test: cannot build JSON: a value stands where a key must\n");
+	    "test: json: cannot build JSON: a value stands where a key must\n");
 	jw_free(&w);
 }
 END_TEST
@@ -534,8 +591,8 @@ START_TEST(test_unclosed_or_empty_documents_are_refused)
 	jw_free(&w);
 	ck_assert_ptr_null(body);
 	ck_assert_str_eq(logged(),
-	    "test: cannot build JSON: the document is not complete\n"
-	    "test: cannot build JSON: the document is not complete\n");
+	    "test: json: cannot build JSON: the document is not complete\n"
+	    "test: json: cannot build JSON: the document is not complete\n");
 }
 END_TEST
 
@@ -567,6 +624,25 @@ START_TEST(test_a_document_is_written_to_a_file_with_its_mode)
 }
 END_TEST
 
+START_TEST(test_a_document_that_fails_names_the_file_it_was_for)
+{
+	struct json_w	 w;
+	char		 dir[] = "/tmp/check_json.XXXXXX", path[64];
+	char		 want[128];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/stamp.json", dir);
+	ck_assert_int_eq(jw_init(&w), 0);
+	jw_obj_open(&w);
+	ck_assert_int_eq(jw_write_file(&w, path, 0600), -1);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	snprintf(want, sizeof(want), "test: %s: cannot build JSON: the "
+	    "document is not complete\n", path);
+	ck_assert_str_eq(logged(), want);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_second_top_level_value_is_refused)
 {
 	struct json_w	 w;
@@ -583,7 +659,8 @@ START_TEST(test_second_top_level_value_is_refused)
 END_TEST
 
 /*
- * Collect the tests; each has the sample server parsed.
+ * Collect the tests; each has the sample server parsed.  Returns the
+ * suite.
  */
 static Suite *
 json_suite(void)
@@ -608,6 +685,10 @@ json_suite(void)
 	tcase_add_test(tc, test_only_len_bytes_are_parsed);
 	tcase_add_test(tc, test_invalid_utf8_is_rejected);
 	tcase_add_test(tc, test_nul_bytes_and_comments_are_rejected);
+	tcase_add_test(tc, test_escaped_nul_is_refused_with_its_offset);
+	tcase_add_test(tc, test_surrogates_without_their_pair_are_refused);
+	tcase_add_test(tc,
+	    test_well_formed_escapes_still_read_as_their_text);
 	tcase_add_test(tc, test_error_messages_are_one_line);
 	tcase_add_test(tc, test_deep_nesting_is_refused_without_crashing);
 	tcase_add_test(tc,
@@ -622,10 +703,15 @@ json_suite(void)
 	tcase_add_test(tc, test_unclosed_or_empty_documents_are_refused);
 	tcase_add_test(tc, test_second_top_level_value_is_refused);
 	tcase_add_test(tc, test_a_document_is_written_to_a_file_with_its_mode);
+	tcase_add_test(tc,
+	    test_a_document_that_fails_names_the_file_it_was_for);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
+/*
+ * Run the suite.  Returns 0 when every test passed, else 1.
+ */
 int
 main(void)
 {

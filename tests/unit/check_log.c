@@ -320,6 +320,80 @@ START_TEST(test_secret_at_the_cut_is_redacted_whole)
 }
 END_TEST
 
+/*
+ * Pass len bytes of line to log_output, as a command's stderr line
+ * that lost dropped bytes, with a temporary file as its fd.  Returns
+ * what was written there, malloc'd.
+ */
+static char *
+output_of(const char *subject, const char *line, size_t len,
+    size_t dropped)
+{
+	char	*buf;
+	FILE	*fp;
+	long	 n;
+
+	ck_assert_ptr_nonnull(fp = tmpfile());
+	ck_assert_int_eq(log_output(fileno(fp), subject, line, len,
+	    dropped), 0);
+	/* Written past the stream's back: ask the file for its size. */
+	ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	ck_assert_ptr_nonnull(buf = calloc(1, (size_t)n + 1));
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, fp), n);
+	fclose(fp);
+	return buf;
+}
+
+START_TEST(test_output_lines_are_prefixed_redacted_and_escaped)
+{
+	static const char line[] = "pw hunter2-token \x1b[2J\tend\0!";
+	char	*got;
+
+	ck_assert_int_eq(log_secret("hunter2-token"), 0);
+	got = output_of("10.0.0.7:22", line, sizeof(line) - 1, 0);
+	ck_assert_str_eq(got, "test: 10.0.0.7:22: pw " LOG_REDACTED
+	    " \\x1b[2J\\tend\\x00!\n");
+	/* It went to the descriptor given, not to the log stream. */
+	ck_assert_str_eq(logged(), "");
+	free(got);
+}
+END_TEST
+
+START_TEST(test_output_cut_short_drops_what_could_begin_a_secret)
+{
+	char	*got;
+
+	ck_assert_int_eq(log_secret("ABCDEFGH12"), 0);
+	/* Whole, the line ends in text that merely looks like one. */
+	got = output_of("s", "start ABCDE", 11, 0);
+	ck_assert_str_eq(got, "test: s: start ABCDE\n");
+	free(got);
+	/* Cut, those bytes may be half of it: they go too. */
+	got = output_of("s", "start ABCDE", 11, 5);
+	ck_assert_str_eq(got, "test: s: start  [cut, 25 bytes in all]\n");
+	free(got);
+	got = output_of("s", "start xyz", 9, 100);
+	ck_assert_str_eq(got, "test: s: start xyz [cut, 118 bytes in "
+	    "all]\n");
+	free(got);
+}
+END_TEST
+
+START_TEST(test_output_to_a_bad_descriptor_fails_with_errno)
+{
+	int	fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	close(fds[0]);
+	close(fds[1]);
+	errno = 0;
+	ck_assert_int_eq(log_output(fds[1], "s", "x", 1, 0), -1);
+	ck_assert_int_eq(errno, EBADF);
+}
+END_TEST
+
 START_TEST(test_secret_is_redacted_in_every_output)
 {
 	static const char *const pieces[] = { "tok3n", "S3CR", NULL };
@@ -459,7 +533,8 @@ START_TEST(test_escape_cuts_at_max_without_splitting_a_sequence)
 END_TEST
 
 /*
- * Collect the tests; each starts from a fresh stream.
+ * Collect the tests; each starts from a fresh stream.  Returns the
+ * suite.
  */
 static Suite *
 log_suite(void)
@@ -469,7 +544,8 @@ log_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_progress_stays_quiet_off_a_terminal);
-	tcase_add_test(tc, test_progress_shows_elapsed_and_deadline_on_a_terminal);
+	tcase_add_test(tc,
+	    test_progress_shows_elapsed_and_deadline_on_a_terminal);
 	tcase_add_test(tc, test_progress_line_is_redacted_and_escaped);
 	tcase_add_test(tc, test_error_line_names_program_then_subject);
 	tcase_add_test(tc, test_line_without_subject_has_only_the_program);
@@ -487,6 +563,11 @@ log_suite(void)
 	tcase_add_test(tc, test_very_long_lines_are_cut_with_a_note);
 	tcase_add_test(tc, test_secret_at_the_cut_is_redacted_whole);
 	tcase_add_test(tc, test_secret_is_redacted_in_every_output);
+	tcase_add_test(tc,
+	    test_output_lines_are_prefixed_redacted_and_escaped);
+	tcase_add_test(tc,
+	    test_output_cut_short_drops_what_could_begin_a_secret);
+	tcase_add_test(tc, test_output_to_a_bad_descriptor_fails_with_errno);
 	tcase_add_test(tc, test_secret_with_newline_and_quote_is_redacted_raw);
 	tcase_add_test(tc, test_secret_is_redacted_in_its_json_escaped_form);
 	tcase_add_test(tc, test_secret_is_redacted_in_a_generated_json_body);
@@ -503,6 +584,9 @@ log_suite(void)
 	return s;
 }
 
+/*
+ * Run the suite.  Returns 0 when every test passed, else 1.
+ */
 int
 main(void)
 {

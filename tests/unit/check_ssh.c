@@ -387,6 +387,42 @@ log_count(const struct host *h, const char *what)
 	return n;
 }
 
+/*
+ * Wait at most ms for a host's log to show, past its first skip
+ * lines, a connection that ended before authentication began:
+ * "Disconnected from ADDR port P [preauth]", which sshd writes only
+ * when the client never sent a user name (else it says "from
+ * authenticating user U").  Returns P, or -1.
+ */
+static int
+preauth_port(const struct host *h, int skip, int ms)
+{
+	char file[PATH_MAX + 16], *buf, *line, *save;
+	struct deadline dl;
+	size_t len;
+	int n, port;
+
+	snprintf(file, sizeof(file), "%s/sshd.log", h->dir);
+	deadline_set(&dl, ms);
+	do {
+		ck_assert_int_eq(util_read_file(file, 1 << 24, &buf, &len),
+		    0);
+		n = 0;
+		for (line = strtok_r(buf, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			if (n++ >= skip && sscanf(line, "Disconnected from "
+			    "127.0.0.1 port %d [preauth]", &port) == 1 &&
+			    strstr(line, "[preauth]") != NULL) {
+				free(buf);
+				return port;
+			}
+		}
+		free(buf);
+		util_sleep_ms(20);
+	} while (!deadline_passed(&dl));
+	return -1;
+}
+
 /* How many keys sshd has accepted so far. */
 static int
 accepted_keys(void)
@@ -449,7 +485,7 @@ START_TEST(test_exec_returns_stdout_stderr_and_status)
 {
 	struct ssh_conn *c = open_pinned();
 	int out, err, status = -1;
-	char *o, *e;
+	char *o, *e, want[128];
 
 	out = output_file("out1");
 	err = output_file("err1");
@@ -459,11 +495,67 @@ START_TEST(test_exec_returns_stdout_stderr_and_status)
 	close(out);
 	close(err);
 	ck_assert_str_eq(o = slurp(path("out1")), "out");
-	ck_assert_str_eq(e = slurp(path("err1")), "err");
+	snprintf(want, sizeof(want), "check_ssh: %s:%d: err\n", MAIN->addr,
+	    MAIN->port);
+	ck_assert_str_eq(e = slurp(path("err1")), want);
 	ck_assert_str_eq(ssh_last_stderr(c), "err");
 	free(o);
 	free(e);
 	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_stderr_is_passed_on_redacted_and_escaped)
+{
+	static const char secret[] = "pa55-w0rd-5ecret";
+	struct ssh_conn *c = open_pinned();
+	int err, status = -1;
+	char *e, want[512];
+
+	ck_assert_int_eq(log_secret(secret), 0);
+	err = output_file("err2");
+	/* As a command does that echoes what it was given, or worse. */
+	ck_assert_int_eq(ssh_exec(c, "echo \"bad password: pa55-w0rd-5ecret"
+	    "\" >&2; printf 'red\\033[31m\\n\\n' >&2; printf tail >&2",
+	    -1, -1, err, &status), 0);
+	close(err);
+	ck_assert_int_eq(status, 0);
+	snprintf(want, sizeof(want), "check_ssh: %s:%d: bad password: "
+	    LOG_REDACTED "\ncheck_ssh: %s:%d: red\\x1b[31m\n"
+	    "check_ssh: %s:%d: tail\n", MAIN->addr, MAIN->port, MAIN->addr,
+	    MAIN->port, MAIN->addr, MAIN->port);
+	ck_assert_str_eq(e = slurp(path("err2")), want);
+	ck_assert_ptr_null(strstr(e, secret));
+	ck_assert_ptr_null(strchr(e, '\x1b'));
+	free(e);
+	log_forget_secrets();
+	ssh_close(c);
+}
+END_TEST
+
+START_TEST(test_pipe_stderr_is_passed_on_redacted)
+{
+	static const char secret[] = "db-pa55-5ecret";
+	struct ssh_conn *a = open_pinned(), *b = open_pinned();
+	int err, ss = -1, ds = -1;
+	char *e;
+
+	ck_assert_int_eq(log_secret(secret), 0);
+	err = output_file("err3");
+	ck_assert_int_eq(ssh_pipe(a, "echo from db-pa55-5ecret >&2; echo x",
+	    b, "cat >/dev/null; echo to db-pa55-5ecret >&2", err, &ss, &ds,
+	    NULL), 0);
+	close(err);
+	ck_assert_int_eq(ss, 0);
+	ck_assert_int_eq(ds, 0);
+	e = slurp(path("err3"));
+	ck_assert_ptr_nonnull(strstr(e, ": from " LOG_REDACTED "\n"));
+	ck_assert_ptr_nonnull(strstr(e, ": to " LOG_REDACTED "\n"));
+	ck_assert_ptr_null(strstr(e, secret));
+	free(e);
+	log_forget_secrets();
+	ssh_close(a);
+	ssh_close(b);
 }
 END_TEST
 
@@ -536,11 +628,25 @@ START_TEST(test_wrong_fingerprint_is_refused_before_authentication)
 	struct ssh_conf conf = conf_pinned();
 	int before = accepted_keys();
 
+	int lines = log_count(MAIN, ""), port;
+	char about[64], preauth[96];
+
 	conf.fingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 	open_refused(&conf, SSH_E_HOSTKEY);
-	ck_assert_int_eq(ssh_exec(NULL, "touch pwned", -1, -1, -1, NULL),
-	    -1);
-	ck_assert_int_eq(access(path("pwned"), F_OK), -1);
+	/*
+	 * sshd saw the connection end with no user named, and every
+	 * line it wrote about that connection is from before
+	 * authentication: no key offered, none accepted, no session.
+	 */
+	port = preauth_port(MAIN, lines, 3000);
+	ck_assert_msg(port > 0, "sshd logged no connection that ended "
+	    "before authentication: see %s/sshd.log", MAIN->dir);
+	snprintf(about, sizeof(about), "port %d[: ]", port);
+	snprintf(preauth, sizeof(preauth), "port %d[: ].*\\[preauth\\]",
+	    port);
+	ck_assert_int_eq(log_count(MAIN, about), log_count(MAIN, preauth));
+	snprintf(about, sizeof(about), "user .*port %d[: ]", port);
+	ck_assert_int_eq(log_count(MAIN, about), 0);
 	ck_assert_int_eq(accepted_keys(), before);
 }
 END_TEST
@@ -928,11 +1034,17 @@ START_TEST(test_errors_have_names_and_exit_statuses)
 }
 END_TEST
 
+/*
+ * Run every test against the fixture's two sshds and its agent.
+ * Returns 0 when all passed, else 1.
+ */
 int
 main(void)
 {
 	const TTest *const tests[] = {
 		test_exec_returns_stdout_stderr_and_status,
+		test_stderr_is_passed_on_redacted_and_escaped,
+		test_pipe_stderr_is_passed_on_redacted,
 		test_megabytes_on_stderr_and_stdout_do_not_hang,
 		test_stdin_from_a_file_is_delivered_whole,
 		test_stdin_from_a_pipe_is_counted_by_wc,

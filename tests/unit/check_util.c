@@ -256,6 +256,98 @@ START_TEST(test_read_file_of_a_missing_file_fails_with_enoent)
 }
 END_TEST
 
+START_TEST(test_private_file_of_ours_with_mode_600_is_opened)
+{
+	char	*buf, got[16];
+	size_t	 len;
+	int	 fd = -1;
+
+	ck_assert_int_eq(util_write_atomic(path, "secret", 6, 0600), 0);
+	ck_assert_int_eq(util_open_private(path, &fd), 0);
+	ck_assert_int_eq(read(fd, got, sizeof(got)), 6);
+	ck_assert_mem_eq(got, "secret", 6);
+	close(fd);
+	ck_assert_int_eq(util_write_atomic(path, "secret", 6, 0400), 0);
+	ck_assert_int_eq(util_read_private(path, 64, &buf, &len), 0);
+	ck_assert_str_eq(buf, "secret");
+	free(buf);
+	ck_assert_str_eq(logged(), "");
+}
+END_TEST
+
+START_TEST(test_private_file_others_can_reach_is_refused)
+{
+	static const mode_t modes[] = { 0644, 0640, 0604, 0620, 0602,
+	    0610, 0601, 0666 };
+	char	 line[256], want[512], *buf = NULL;
+	size_t	 i, len;
+	int	 fd = -1;
+
+	snprintf(line, sizeof(line), "test: %s: readable by others: "
+	    "chmod 600 it\n", path);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		ck_assert_int_eq(util_write_atomic(path, "s", 1, modes[i]),
+		    0);
+		logged_stop();
+		logged_start();
+		ck_assert_msg(util_open_private(path, &fd) == -1,
+		    "mode %o was accepted", (unsigned)modes[i]);
+		ck_assert_int_eq(errno, EPERM);
+		ck_assert_int_eq(fd, -1);
+		ck_assert_int_eq(util_read_private(path, 64, &buf, &len),
+		    -1);
+		ck_assert_ptr_null(buf);
+		ck_assert_int_eq(errno, EPERM);
+	}
+	/* One line for each refusal and nothing else. */
+	snprintf(want, sizeof(want), "%s%s", line, line);
+	ck_assert_str_eq(logged(), want);
+}
+END_TEST
+
+START_TEST(test_private_file_owned_by_another_is_refused)
+{
+	const char	*file = path;
+	int		 fd = -1;
+
+	if (geteuid() == 0) {
+		ck_assert_int_eq(util_write_atomic(path, "s", 1, 0600), 0);
+		ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	} else
+		file = "/etc/passwd";	/* root's, whoever we are */
+	ck_assert_int_eq(util_open_private(file, &fd), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_ptr_nonnull(strstr(logged(), ": not owned by you"));
+}
+END_TEST
+
+START_TEST(test_private_file_is_judged_by_what_was_opened)
+{
+	char	 link[sizeof(path) + 8];
+	int	 fd = -1;
+
+	/* A link is mode 0777 itself: the file it names is what counts. */
+	snprintf(link, sizeof(link), "%s.link", path);
+	ck_assert_int_eq(util_write_atomic(path, "s", 1, 0600), 0);
+	ck_assert_int_eq(symlink(path, link), 0);
+	ck_assert_int_eq(util_open_private(link, &fd), 0);
+	close(fd);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(util_open_private(link, &fd), -1);
+	ck_assert_int_eq(errno, EPERM);
+}
+END_TEST
+
+START_TEST(test_private_file_that_is_missing_fails_with_enoent)
+{
+	int	fd = -1;
+
+	ck_assert_int_eq(util_open_private(path, &fd), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_ptr_nonnull(strstr(logged(), "/state: open: "));
+}
+END_TEST
+
 START_TEST(test_strtonum_accepts_numbers_in_range)
 {
 	const char	*e;
@@ -498,6 +590,10 @@ START_TEST(test_utc_time_is_rfc3339_to_the_second)
 }
 END_TEST
 
+/*
+ * Collect the tests; each has an empty directory and its log lines
+ * caught.  Returns the suite.
+ */
 static Suite *
 util_suite(void)
 {
@@ -521,6 +617,12 @@ util_suite(void)
 	tcase_add_test(tc, test_read_file_refuses_a_file_larger_than_max);
 	tcase_add_test(tc, test_read_file_grows_past_its_first_chunk);
 	tcase_add_test(tc, test_read_file_of_a_missing_file_fails_with_enoent);
+	tcase_add_test(tc, test_private_file_of_ours_with_mode_600_is_opened);
+	tcase_add_test(tc, test_private_file_others_can_reach_is_refused);
+	tcase_add_test(tc, test_private_file_owned_by_another_is_refused);
+	tcase_add_test(tc, test_private_file_is_judged_by_what_was_opened);
+	tcase_add_test(tc,
+	    test_private_file_that_is_missing_fails_with_enoent);
 	tcase_add_test(tc, test_strtonum_accepts_numbers_in_range);
 	tcase_add_test(tc, test_strtonum_rejects_junk_as_invalid);
 	tcase_add_test(tc, test_strtonum_names_the_side_of_the_range);
@@ -538,6 +640,9 @@ util_suite(void)
 	return s;
 }
 
+/*
+ * Run the suite.  Returns 0 when every test passed, else 1.
+ */
 int
 main(void)
 {

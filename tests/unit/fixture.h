@@ -7,7 +7,9 @@
  * fixture_exec and waits with fixture_ready until it serves; the
  * teardown stops it with fixture_kill, by the pid it started and no
  * other, and removes the directory with fixture_rmdir.  fixture_main
- * runs the tests against that one server.
+ * runs the tests against that one server.  The HTTPS fixture
+ * (tests/lib/https-fixture.py with a CA of fixture_mkca's) has its
+ * own pair, fixture_https_start and fixture_https_stop.
  */
 #ifndef FIXTURE_H
 #define FIXTURE_H
@@ -160,6 +162,129 @@ fixture_rmdir(const char *dir)
 		return;
 	pid = fixture_exec(argv, -1, NULL);
 	waitpid(pid, NULL, 0);
+}
+
+/*
+ * Run argv (a full path first) to its end, with our streams.  Returns
+ * its exit status, or -1 when it did not exit.
+ */
+static inline int
+fixture_run(const char *const argv[])
+{
+	pid_t pid;
+	int status;
+
+	pid = fixture_exec(argv, -1, NULL);
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Make a throwaway CA and a server certificate for 127.0.0.1,
+ * localhost and api.mkprov.test in dir/sub with tests/lib/mkca.sh.
+ * Returns its exit status.
+ */
+static inline int
+fixture_mkca(const char *top, const char *dir, const char *sub)
+{
+	char script[1024 + 32], out[1024];
+	const char *argv[] = { script, out, "IP:127.0.0.1", "DNS:localhost",
+	    "DNS:api.mkprov.test", NULL };
+
+	snprintf(script, sizeof(script), "%s/tests/lib/mkca.sh", top);
+	snprintf(out, sizeof(out), "%s/%s", dir, sub);
+	return fixture_run(argv);
+}
+
+/* tests/lib/https-fixture.py as a suite runs it. */
+struct fixture_https {
+	pid_t	 pid;
+	int	 lifeline;	/* its stdin: it exits when we do */
+	int	 port;
+};
+
+#define FIXTURE_HTTPS_INIT	{ .pid = -1, .lifeline = -1, .port = 0 }
+#define FIXTURE_HTTPS_START_MS	10000	/* for it to write its port */
+
+/*
+ * Whether the HTTPS fixture has written its port file, which it
+ * renames into place: once there, it is whole.  Returns 1 or 0.
+ */
+static inline int
+fixture_port_written(const void *portfile)
+{
+	return access(portfile, R_OK) == 0;
+}
+
+/*
+ * Read the port the HTTPS fixture wrote to portfile, waiting for it
+ * as long as the fixture lives, at most FIXTURE_HTTPS_START_MS.
+ * Returns the port, or -1 if it died or took too long.
+ */
+static inline int
+fixture_https_port(struct fixture_https *f, const char *portfile)
+{
+	const char *errstr;
+	char *buf;
+	size_t len;
+	long long p;
+
+	if (fixture_ready(&f->pid, fixture_port_written, portfile,
+	    FIXTURE_HTTPS_START_MS) == -1 ||
+	    util_read_file(portfile, 16, &buf, &len) != 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	p = util_strtonum(buf, 1, 65535, &errstr);
+	free(buf);
+	return errstr == NULL ? (int)p : -1;
+}
+
+/*
+ * Start tests/lib/https-fixture.py on 127.0.0.1 and a port the kernel
+ * picks, with the certificate fixture_mkca made in dir/ca, and wait
+ * until it has written its port.  It reads its stdin from a pipe
+ * whose write end only this process holds, so that it exits should
+ * this process die without stopping it.  Returns nothing; asserts
+ * that it started.
+ */
+static inline void
+fixture_https_start(struct fixture_https *f, const char *top,
+    const char *dir)
+{
+	char script[1024 + 32], cert[1024], key[1024], portfile[1024];
+	const char *argv[] = { "/usr/bin/python3", script, "--cert", cert,
+	    "--key", key, "--port-file", portfile, "--lifeline", NULL };
+	int fds[2];
+
+	snprintf(script, sizeof(script), "%s/tests/lib/https-fixture.py",
+	    top);
+	snprintf(cert, sizeof(cert), "%s/ca/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/ca/key.pem", dir);
+	snprintf(portfile, sizeof(portfile), "%s/port", dir);
+	ck_assert_int_eq(pipe(fds), 0);
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	f->pid = fixture_exec(argv, fds[0], NULL);
+	close(fds[0]);
+	f->lifeline = fds[1];
+	f->port = fixture_https_port(f, portfile);
+	ck_assert_msg(f->port > 0, "https-fixture.py did not start: see "
+	    "its messages above");
+}
+
+/*
+ * Stop the HTTPS fixture, only the process fixture_https_start
+ * started.  Returns nothing.
+ */
+static inline void
+fixture_https_stop(struct fixture_https *f)
+{
+	fixture_kill(&f->pid);
+	if (f->lifeline != -1) {
+		close(f->lifeline);
+		f->lifeline = -1;
+	}
 }
 
 /*
