@@ -1011,6 +1011,23 @@ first_login(const struct opts *o, const struct deadline *dl,
 }
 
 /*
+ * Print the plan line for a label to set; the value now on the server
+ * came from the API, so it is escaped.
+ */
+static void
+plan_label(const struct opts *o, const char *key, const char *want,
+    const char *have)
+{
+	char	*esc = NULL;
+
+	if (have != NULL)
+		esc = log_escape(have, strlen(have), 64);
+	printf("plan: %s: set label %s=%s (now %s)\n", o->host, key, want,
+	    have == NULL ? "unset" : esc != NULL ? esc : "?");
+	free(esc);
+}
+
+/*
  * Compare the labels of the server in v with SERVER_LABELS and write
  * the body of PUT /servers/{id} that makes them agree into w: the
  * server's labels, each of SERVER_LABELS set over them.  Labels the
@@ -1055,8 +1072,7 @@ label_diff(const struct opts *o, yajl_val v, struct json_w *w)
 		if (have == NULL || strcmp(have, want) != 0) {
 			differ++;
 			if (o->plan)
-				printf("plan: %s: set label %s=%s (now %s)\n",
-				    o->host, key, want, have ? have : "unset");
+				plan_label(o, key, want, have);
 		}
 		jw_kv_str(w, key, want);
 	}

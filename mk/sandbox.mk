@@ -5,7 +5,10 @@
 # work; these targets only name it.
 #
 #   eval "$(make -s sandbox-env)"   exports the fakes' URLs, the CA
-#                                    and the sandbox-only credentials
+#                                    (also as CURL_CA_BUNDLE,
+#                                    SSL_CERT_FILE, REQUESTS_CA_BUNDLE
+#                                    and NODE_EXTRA_CA_CERTS) and the
+#                                    sandbox-only credentials
 
 SANDBOX_RUN ?= $(TOP)/state/sandbox
 SANDBOXCTL := $(TOP)/tests/sandbox/sandboxctl --rundir $(SANDBOX_RUN)

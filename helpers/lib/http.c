@@ -41,6 +41,8 @@
 struct http_client {
 	struct http_conf	 conf;		/* defaults filled in */
 	char			*cafile;
+	char			*cas;		/* system's + cafile, PEM */
+	size_t			 caslen;
 	char			*proxy;
 	struct curl_slist	*resolve;
 	char			*token;		/* NULL: send none */
@@ -340,6 +342,53 @@ conf_copy(struct http_client *c, const struct http_conf *conf)
 }
 
 /*
+ * Builds the CAs to trust when a CA file is given: libcurl's own
+ * bundle (the system's) and then the CA file, so that one site file
+ * can name the CA of a self-hosted Infisical while Hetzner and
+ * Cloudflare are still checked against the public CAs.  CURLOPT_CAINFO
+ * alone would replace the system's bundle.  A system without a bundle
+ * trusts the CA file alone.  Returns 0, or -1 after logging.
+ */
+static int
+cas_build(struct http_client *c)
+{
+	CURL	*e;
+	char	*sys = NULL, *sysbuf = NULL, *extra = NULL;
+	size_t	 syslen = 0, extralen;
+	int	 rc = -1;
+
+	if ((e = curl_easy_init()) == NULL) {
+		log_err("libcurl", "cannot make a handle");
+		return -1;
+	}
+	if (curl_easy_getinfo(e, CURLINFO_CAINFO, &sys) != CURLE_OK ||
+	    sys == NULL || access(sys, R_OK) == -1)
+		sys = NULL;
+	if (sys != NULL && util_read_file(sys, 16 * 1024 * 1024, &sysbuf,
+	    &syslen) == -1)
+		goto out;
+	if (util_read_file(c->cafile, 16 * 1024 * 1024, &extra,
+	    &extralen) == -1)
+		goto out;
+	if ((c->cas = malloc(syslen + 1 + extralen + 1)) == NULL) {
+		log_errno(c->cafile, "cannot load the CAs");
+		goto out;
+	}
+	if (syslen > 0)
+		memcpy(c->cas, sysbuf, syslen);
+	c->cas[syslen] = '\n';
+	memcpy(c->cas + syslen + 1, extra, extralen);
+	c->caslen = syslen + 1 + extralen;
+	c->cas[c->caslen] = '\0';
+	rc = 0;
+out:
+	free(sysbuf);
+	free(extra);
+	curl_easy_cleanup(e);
+	return rc;
+}
+
+/*
  * Makes a client from conf (NULL: all defaults), which need not
  * outlive the call.  A CA
  * file that cannot be read or a token that cannot be had fails here,
@@ -366,6 +415,8 @@ http_new(const struct http_conf *conf)
 		log_errno(c->cafile, "cannot read the CA file");
 		goto fail;
 	}
+	if (c->cafile != NULL && cas_build(c) == -1)
+		goto fail;
 	if (token_load(c, conf) == -1)
 		goto fail;
 	if ((c->multi = curl_multi_init()) == NULL) {
@@ -398,6 +449,7 @@ http_free(struct http_client *c)
 		curl_multi_cleanup(c->multi);
 	curl_slist_free_all(c->resolve);
 	free(c->cafile);
+	free(c->cas);
 	free(c->proxy);
 	free(c);
 }
@@ -611,13 +663,18 @@ static int
 easy_setup_conn(struct xfer *x)
 {
 	struct http_client *c = x->c;
+	struct curl_blob blob;
 	CURL *e = x->easy;
 	int bad = 0;
 
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (c->cafile != NULL)
-		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->cafile);
+	if (c->cas != NULL) {
+		blob.data = c->cas;
+		blob.len = c->caslen;
+		blob.flags = CURL_BLOB_NOCOPY;
+		bad |= curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+	}
 	bad |= curl_easy_setopt(e, CURLOPT_PROXY,
 	    c->proxy != NULL ? c->proxy : "");
 	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");

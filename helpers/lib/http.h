@@ -27,7 +27,7 @@ enum http_error {
 };
 
 struct http_conf {
-	const char	*cafile;	/* NULL: the system's store */
+	const char	*cafile;	/* trusted besides the system's */
 	const char	*proxy;		/* NULL: never use a proxy */
 	const char	*token_env;	/* variable holding a token, */
 	const char	*token_file;	/* else a file holding one */

@@ -9,7 +9,6 @@
  * never leave half a token behind.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 
 #include "log.h"
 #include "mkprov.h"
+#include "util.h"
 
 /* A line, once escaped, is cut after this many characters. */
 #define LOG_LINE_MAX	8192
@@ -496,35 +496,6 @@ secret_tail(const char *in, size_t len)
 }
 
 /*
- * Write all of buf to fd, going on after short writes and EINTR, and
- * waiting when fd is non-blocking and full.  Returns 0, or -1 with
- * errno set.
- */
-static int
-write_fd(int fd, const char *buf, size_t len)
-{
-	struct pollfd	p;
-	ssize_t		n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) > 0) {
-			buf += (size_t)n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		p.fd = fd;
-		p.events = POLLOUT;
-		if (poll(&p, 1, -1) == -1 && errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
-/*
  * Write one line another program printed (a remote command's stderr,
  * without its newline) to fd as "prog: subject: line", redacted and
  * escaped like every other line: that program may print a secret it
@@ -555,7 +526,7 @@ log_output(int fd, const char *subject, const void *line, size_t len,
 		return -1;
 	}
 	log_progress_end();
-	rc = write_fd(fd, out, n);
+	rc = util_write_all(fd, out, n);
 	saved = errno;
 	free(out);
 	errno = saved;

@@ -1174,34 +1174,6 @@ sbuf_add(struct sbuf *b, const char *p, size_t n)
 }
 
 /*
- * Write all of buf to a descriptor that may be non-blocking.
- * Returns 0, or -1 with errno set.
- */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	struct pollfd p;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EAGAIN)
-			return -1;
-		p.fd = fd;
-		p.events = POLLOUT;
-		if (poll(&p, 1, -1) == -1 && errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
-/*
  * Prepare a run of a command on c: no stdin, output discarded until
  * the caller says otherwise.  Returns nothing.
  */
@@ -1282,7 +1254,7 @@ run_put_out(struct run *r, const char *buf, size_t n)
 	case SINK_DISCARD:
 		return 0;
 	case SINK_FD:
-		if (write_all(r->out_fd, buf, n) == 0)
+		if (util_write_all(r->out_fd, buf, n) == 0)
 			return 0;
 		return conn_fail(r->c, SSH_E_CHANNEL, "writing stdout: %s",
 		    strerror(errno));

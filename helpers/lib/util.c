@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,23 +23,31 @@
 #define READ_CHUNK	4096
 
 /*
- * Write all of buf to fd, going on after short writes and EINTR.
- * Returns 0, or -1 with errno set.
+ * Write all of buf to fd, going on after short writes and EINTR, and
+ * waiting with poll(2) while a non-blocking fd is full.  Returns 0, or
+ * -1 with errno set.
  */
-static int
-write_all(int fd, const void *buf, size_t len)
+int
+util_write_all(int fd, const void *buf, size_t len)
 {
 	const char	*p = buf;
+	struct pollfd	 pfd;
 	ssize_t		 n;
 
 	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
+		if ((n = write(fd, p, len)) > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
 		}
-		p += n;
-		len -= (size_t)n;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			return -1;
 	}
 	return 0;
 }
@@ -90,7 +99,7 @@ fill_temp(int fd, const char *path, const void *buf, size_t len,
 
 	if (fchmod(fd, mode) == -1)
 		what = "fchmod";
-	else if (write_all(fd, buf, len) == -1)
+	else if (util_write_all(fd, buf, len) == -1)
 		what = "write";
 	else if (fsync(fd) == -1)
 		what = "fsync";

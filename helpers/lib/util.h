@@ -15,6 +15,7 @@ struct deadline {
 	int64_t	at_ms;
 };
 
+int	 util_write_all(int fd, const void *buf, size_t len);
 int	 util_write_atomic(const char *path, const void *buf, size_t len,
 	    mode_t mode);
 int	 util_read_file(const char *path, size_t max, char **out,

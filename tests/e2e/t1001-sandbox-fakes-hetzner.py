@@ -9,6 +9,7 @@ against the official example's key set.
 
 import hashlib
 import os
+import re
 import sys
 import threading
 import time
@@ -28,12 +29,25 @@ SPEC = schema.load_spec(testing.reference(
 REMOVED = ("datacenter",)
 
 
+def official_codes():
+    """{status: [codes]} from the official table quoted in FACTS 1.3."""
+    with open(testing.reference("FACTS.md")) as f:
+        text = f.read()
+    section = text[text.index("### 1.3"):text.index("### 1.4")]
+    table = {}
+    for status, code in re.findall(r"(?m)^\| (\d{3}) \| `(\w+)` \|",
+                                   section):
+        table.setdefault(int(status), []).append(code)
+    return table
+
+
 class RecordingHooks(hetzner.HostHooks):
     """Host hooks that remember what the fake told them."""
 
     def __init__(self):
         super().__init__(first=100)
         self.created = []
+        self.running = []
         self.deleted = []
 
     def server_created(self, server_id, name, public_keys, user_data):
@@ -42,8 +56,15 @@ class RecordingHooks(hetzner.HostHooks):
         self.created.append((server_id, name, public_keys, user_data, ip))
         return ip
 
+    def server_running(self, server_id, since):
+        self.running.append((server_id, since))
+
     def server_deleted(self, server_id):
         self.deleted.append(server_id)
+
+    def ran(self, server_id):
+        """The since of each server_running call for server_id."""
+        return [t for sid, t in self.running if sid == server_id]
 
 
 class HetznerCase(testing.FakeCase):
@@ -172,6 +193,21 @@ class Catalog(HetznerCase):
         self.error("PATCH", "/servers", 405, "method_not_allowed")
         self.error("GET", "/servers/999999", 404, "not_found")
 
+    def test_fault_codes_are_official(self):
+        """A fault naming only a status answers a code FACTS 1.3 gives it"""
+        table = official_codes()
+        self.assertEqual(table[409], ["uniqueness_error", "conflict"])
+        for status, (code, _) in hetzner.STATUS_CODES.items():
+            if status == 502:  # in the notes, without a status
+                self.assertEqual(code, "bad_gateway")
+                continue
+            self.assertIn(code, table.get(status, []), status)
+        for status, code in ((409, "conflict"), (422, "service_error")):
+            self.admin_call("POST", "faults", {"status": status,
+                                               "path_prefix":
+                                                   "/v1/locations"})
+            self.error("GET", "/locations", status, code)
+
     def test_bad_json(self):
         """A body that is not JSON gets 400 json_error"""
         self.error("POST", "/ssh_keys", 400, "json_error", body="{nope")
@@ -282,11 +318,15 @@ class Servers(HetznerCase):
         seen = set()
 
         def running():
+            told = self.hooks.ran(sid)
             server = self.call("GET", "/servers/%d" % sid)["server"]
             seen.add(server["status"])
+            if server["status"] != "running":
+                self.assertEqual(told, [], "host told before running")
             return server["status"] == "running"
         self.assertTrue(self.wait_for(running, 5.0, 0.02))
         self.assertLessEqual({"initializing", "running"}, seen)
+        self.assertEqual(len(self.hooks.ran(sid)), 1)
         for act in [data["action"]] + data["next_actions"]:
             done = self.wait_action(act["id"])
             self.assertEqual((done["status"], done["progress"]),
@@ -303,6 +343,45 @@ class Servers(HetznerCase):
         self.assertEqual(len(both["actions"]), 2)
         self.error("GET", "/servers/1/actions/%d" % data["action"]["id"],
                    404, "not_found")
+
+    def test_ssh_keys_by_id(self):
+        """ssh_keys may be integer ids, as hcloud-go sends them"""
+        key = self.call("GET", "/ssh_keys?name=admin")["ssh_keys"][0]
+        data = self.new_server("by-id", ssh_keys=[key["id"]])
+        self.assertIsNone(data["root_password"])
+        record = [c for c in self.hooks.created
+                  if c[0] == data["server"]["id"]]
+        self.assertEqual(record[0][2], [self.key_line])
+        self.error("POST", "/servers", 422, "invalid_input",
+                   {"name": "by-bad-id", "server_type": "cpx22",
+                    "image": "ubuntu-24.04", "ssh_keys": [999999]})
+
+    def test_without_ipv4(self):
+        """public_net.enable_ipv4 false gives a server whose ipv4 is null"""
+        data = self.new_server("v6-only", public_net={
+            "enable_ipv4": False, "enable_ipv6": True})
+        net = data["server"]["public_net"]
+        self.assertIsNone(net["ipv4"])
+        self.assertRegex(net["ipv6"]["ip"], r"^2001:db8:[0-9a-f]+::/64$")
+        got = self.call("GET", "/servers/%d" % data["server"]["id"])
+        self.assertIsNone(got["server"]["public_net"]["ipv4"])
+
+    def test_not_started(self):
+        """start_after_create false: no start_server, the server is off"""
+        data = self.new_server("cold", start_after_create=False)
+        sid = data["server"]["id"]
+        self.assertEqual(data["next_actions"], [])
+        self.assertEqual(self.wait_action(data["action"]["id"])["status"],
+                         "success")
+
+        def status():
+            return self.call("GET", "/servers/%d" % sid)["server"][
+                "status"]
+        self.assertEqual(self.wait_for(lambda: status() == "off" and
+                                       "off", 5.0), "off")
+        time.sleep(0.5)  # past when a started server would run
+        self.assertEqual(status(), "off")
+        self.assertEqual(self.hooks.ran(sid), [])
 
     def test_taken_name(self):
         """A taken server name gets 409 uniqueness_error"""
@@ -431,8 +510,19 @@ class Servers(HetznerCase):
         self.assertEqual(body["action"]["status"], "success")
         self.assertTrue(body["server"]["created"].startswith(
             time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))))
-        got = self.call("GET", "/servers/%d" % body["server"]["id"])
+        sid = body["server"]["id"]
+        got = self.call("GET", "/servers/%d" % sid)
         self.assertEqual(got["server"]["status"], "running")
+        act = body["action"]
+        self.assertEqual(act["started"], body["server"]["created"])
+        for done in [act] + body["next_actions"]:
+            self.assertEqual(done["status"], "success")
+            self.assertGreaterEqual(done["finished"], done["started"])
+            self.assertLess(done["finished"], time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86000)))
+        since = self.hooks.ran(sid)
+        self.assertEqual(len(since), 1)
+        self.assertLess(abs(since[0] - (time.time() - 86400)), 60)
 
     def test_parallel_creates(self):
         """Concurrent creates get distinct ids and addresses"""

@@ -30,7 +30,8 @@ class CloudflareCase(testing.FakeCase):
     fake_class = cloudflare.CloudflareFake
     token = TOKEN
     config = {"token": TOKEN, "edge_ips": EDGE,
-              "tokens": {"scoped-token": ["other.test"]}}
+              "tokens": {"scoped-token": ["other.test"],
+                         "no-zone-token": []}}
 
     @classmethod
     def setUpClass(cls):
@@ -86,8 +87,27 @@ class Api(CloudflareCase):
         self.assertEqual(errs[0]["message"], "Invalid access token")
         self.fails("GET", "/zones/%s/dns_records" % self.zid, 403, 10000,
                    token="scoped-token")
-        mine = self.v4("GET", "/zones", token="scoped-token")["result"]
-        self.assertEqual([z["name"] for z in mine], ["other.test"])
+        self.fails("GET", "/zones/%s" % self.other, 403, 10000,
+                   token="no-zone-token")
+
+    def test_scoped_token_cannot_list_zones(self):
+        """A zone-scoped token finds its zone by name but cannot list all"""
+        errs = self.fails("GET", "/zones", 403, 0, token="scoped-token")
+        verify = self.v4("GET", "/user/tokens/verify",
+                         token="scoped-token")["result"]["id"]
+        self.assertEqual(errs[0]["message"], "Actor 'com.cloudflare.api."
+                         "token.%s' requires permission 'com.cloudflare."
+                         "api.account.zone.list' to list zones" % verify)
+        self.fails("GET", "/zones?status=active", 403, 0,
+                   token="scoped-token")
+        mine = self.v4("GET", "/zones?name=other.test",
+                       token="scoped-token")["result"]
+        self.assertEqual([z["id"] for z in mine], [self.other])
+        theirs = self.v4("GET", "/zones?name=" + ZONE,
+                         token="scoped-token")["result"]
+        self.assertEqual(theirs, [])
+        every = self.v4("GET", "/zones")["result"]
+        self.assertEqual({z["name"] for z in every}, {ZONE, "other.test"})
 
     def test_verify(self):
         """/user/tokens/verify says the token is valid and active"""

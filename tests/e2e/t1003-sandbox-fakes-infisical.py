@@ -230,17 +230,24 @@ class Secrets(InfisicalCase):
                              ("<hidden-by-infisical>", True))
 
     def test_imports(self):
-        """include_imports and includeImports both add the imports"""
-        base = "workspaceId=%s&environment=prod" % PROJECT
-        self.assertEqual(self.secrets(base)["imports"], [])
-        for flag in ("include_imports", "includeImports"):
-            data = self.secrets("%s&%s=true" % (base, flag))
-            self.assertEqual(len(data["imports"]), 1, flag)
-            imp = data["imports"][0]
-            self.assertEqual((imp["secretPath"], imp["environment"]),
-                             ("/shared", "prod"))
-            self.assertEqual([s["secretKey"] for s in imp["secrets"]],
-                             ["S3_REGION"])
+        """include_imports and includeImports add the imports, v3 and v4"""
+        for version, key in ((3, "workspaceId"), (4, "projectId")):
+            base = "%s=%s&environment=prod" % (key, PROJECT)
+            self.assertEqual(self.secrets(base, version=version)[
+                "imports"], [])
+            for flag in ("include_imports", "includeImports"):
+                where = "v%d %s" % (version, flag)
+                data = self.secrets("%s&%s=true" % (base, flag),
+                                    version=version)
+                self.assertEqual(len(data["imports"]), 1, where)
+                imp = data["imports"][0]
+                self.assertEqual((imp["secretPath"], imp["environment"]),
+                                 ("/shared", "prod"), where)
+                self.assertEqual([s["secretKey"] for s in imp["secrets"]],
+                                 ["S3_REGION"], where)
+                off = self.secrets("%s&%s=false" % (base, flag),
+                                   version=version)
+                self.assertEqual(off["imports"], [], where)
 
     def test_paths(self):
         """secretPath selects a folder and recursive adds those below"""

@@ -3,6 +3,9 @@
 
 The sandbox must start clean each time and leave no process behind:
 PID 1 here reaps nothing, so a forgotten child would stay for good.
+While it is up, its clients find the CA through the usual variables,
+the previous server is old and serves its six vhosts over HTTPS, and
+nothing it started listens outside 127.0.0.0/8.
 This script runs its own sandbox in a temporary run directory, on
 its own ssh port and addresses (127.0.0.30..39), so it cannot clash
 with a developer's sandbox or another test, and always brings it
@@ -10,6 +13,7 @@ down at the end, even when a test fails.
 """
 
 import http.client
+import ipaddress
 import json
 import os
 import ssl
@@ -25,7 +29,7 @@ sys.dont_write_bytecode = True
 
 import taptest  # noqa: E402
 from boxtest import (CTL, Box, alive, become_subreaper,  # noqa: E402
-                     https_json, port_open, reap, ssh_argv)
+                     curl, https_json, port_open, reap, ssh_argv)
 
 CONFIG = {"ssh_port": 2322, "first_host": 30, "last_host": 39,
           "vpn_host": 29}
@@ -65,6 +69,68 @@ def survivors(run):
         if run + "/" in cmd or cmd.rstrip().endswith(run):
             left.append("%s %s" % (entry, cmd))
     return left
+
+
+def family(pid):
+    """pid and every process below it, from /proc."""
+    kids = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                ppid = int(f.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def socket_owners(pids):
+    """{socket inode: pid} for the open sockets of pids."""
+    owners = {}
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                owners[target[len("socket:["):-1]] = pid
+    return owners
+
+
+def proc_address(text):
+    """An address of /proc/net/tcp{,6} ("0100007F:1F90") as (ip, port):
+    the address is in host (little-endian) order, 32 bits at a time."""
+    addr, _, port = text.partition(":")
+    raw = bytes.fromhex(addr)
+    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    return ipaddress.ip_address(raw), int(port, 16)
+
+
+def listening(pid):
+    """(owner pid, ip, port) of each TCP socket in LISTEN held by pid or
+    a process below it, read from its own network namespace."""
+    owners = socket_owners(family(pid))
+    found = []
+    for table in ("tcp", "tcp6"):
+        with open("/proc/%d/net/%s" % (pid, table)) as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in owners:
+                    ip, port = proc_address(fields[1])
+                    found.append((owners[fields[9]], ip, port))
+    return found
 
 
 def on_bruno(env, command, timeout):
@@ -151,6 +217,24 @@ class SandboxLifecycle(unittest.TestCase):
         mode = os.stat(os.path.join(self.box.run, "env")).st_mode
         self.assertEqual(mode & 0o777, 0o600)
 
+    def test_env_gives_every_client_the_ca(self):
+        """env names the sandbox CA for curl, OpenSSL/Go, requests, Node"""
+        env = self.box.read_env()
+        ca = os.path.join(self.box.run, "tls", "ca.pem")
+        for name in ("MKP_CAFILE", "CURL_CA_BUNDLE", "SSL_CERT_FILE",
+                     "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
+            self.assertEqual(env.get(name), ca, name)
+        # OpenSSL's default trust follows SSL_CERT_FILE alone.
+        probe = ("import json, urllib.request; print(json.load("
+                 "urllib.request.urlopen(%r))['fake'])"
+                 % (env["MKP_INFISICAL_URL"] + "/__sandbox/whoami"))
+        r = subprocess.run(["/usr/bin/python3", "-c", probe],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=30, env={"PATH": os.environ["PATH"],
+                                            "SSL_CERT_FILE": ca,
+                                            "no_proxy": "*"})
+        self.assertEqual(r.stdout.decode(), "infisical\n")
+
     def test_ca_is_required(self):
         """a client that does not trust the sandbox CA is refused"""
         env = self.box.read_env()
@@ -186,6 +270,11 @@ class SandboxLifecycle(unittest.TestCase):
         cf, tok = env["MKP_CLOUDFLARE_URL"], env["CLOUDFLARE_API_TOKEN"]
         _, zones = https_json(ca, cf + "/zones?name=mkprov.test", tok)
         zid = zones["result"][0]["id"]
+        # The seeded token is scoped to its zone, as a real one is.
+        status, every = https_json(ca, cf + "/zones", tok)
+        self.assertEqual((status, every["errors"][0]["code"]), (403, 0))
+        self.assertIn("com.cloudflare.api.account.zone.list",
+                      every["errors"][0]["message"])
         _, recs = https_json(ca, cf + "/zones/%s/dns_records?per_page=100"
                              % zid, tok)
         a = {r["name"]: r for r in recs["result"] if r["type"] == "A"}
@@ -251,6 +340,51 @@ class SandboxLifecycle(unittest.TestCase):
                      "postgres", "redis"):
             self.assertIn(" %s " % name, " " + out, out)
         self.assertTrue(out.endswith("t\n"), out)
+
+    def test_previous_server_is_old(self):
+        """bruno was created 97 days ago, its actions done back then"""
+        env = self.box.read_env()
+        _, body = https_json(env["MKP_CAFILE"], env["MKP_HETZNER_URL"]
+                             + "/servers?name=bruno", env["HCLOUD_TOKEN"])
+        server = body["servers"][0]
+        self.assertEqual(server["status"], "running")
+        ports = read_json(os.path.join(self.box.run, "ports.json"))
+        _, state = https_json(env["MKP_CAFILE"], ports["hetzner"]["url"]
+                              + "/__sandbox/state")
+        acts = {a["command"]: a for a in state["actions"]
+                if a["resources"] == [{"id": server["id"],
+                                       "type": "server"}]}
+        self.assertEqual(sorted(acts), ["create_server", "start_server"])
+        self.assertEqual(acts["create_server"]["started"],
+                         server["created"])
+        old = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                            time.gmtime(time.time() - 96 * 86400))
+        for act in acts.values():
+            self.assertEqual(act["status"], "success")
+            self.assertLessEqual(server["created"], act["finished"])
+            self.assertLess(act["finished"], old)
+
+    def test_bruno_vhosts_answer_over_https(self):
+        """bruno's six vhosts answer over HTTPS with the sandbox CA"""
+        env = self.box.read_env()
+        port = env["MKP_SANDBOX_HTTPS_PORT"]
+        for sub in VHOSTS:
+            name = "%s.%s" % (sub, env["MKP_SANDBOX_DOMAIN"])
+            status, body = curl(env["MKP_CAFILE"], "https://%s:%s/"
+                                % (name, port), "--resolve",
+                                "%s:%s:127.0.0.30" % (name, port))
+            self.assertEqual(status, 200, "%s: %s" % (name, body))
+
+    def test_nothing_listens_outside_loopback(self):
+        """nothing the sandbox started listens outside 127.0.0.0/8"""
+        loop = ipaddress.ip_network("127.0.0.0/8")
+        found = listening(self.box.supervisor_pid())
+        # The three fakes, bruno's sshd, traefik and two clusters.
+        self.assertGreaterEqual(len(found), 7, found)
+        for pid, ip, port in found:
+            ip = getattr(ip, "ipv4_mapped", None) or ip
+            self.assertIn(ip, loop, "pid %d listens on %s port %d"
+                          % (pid, ip, port))
 
     def test_down_leaves_nothing(self):
         """down stops every process, closes every port, removes ready"""

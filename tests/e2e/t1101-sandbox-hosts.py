@@ -2,11 +2,12 @@
 """t1101-sandbox-hosts: a server made through the fake is a real host.
 
 POST /servers with a cloud-config that carries an ed25519 host key
-and a device key must give a host whose sshd presents exactly that
-host key and accepts exactly that device key, whose cloud-init
-stand-in answers like cloud-init 24.4, whose processes the control
-socket manages, and which stops when the server is deleted.  Real
-ssh is used throughout, pinned to known host keys.
+and a device key must give a host whose sshd answers only once the
+server is running, presents exactly that host key and accepts
+exactly that device key, whose cloud-init stand-in answers like
+cloud-init 24.4, whose processes the control socket manages, and
+which stops when the server is deleted.  Real ssh is used
+throughout, pinned to known host keys.
 
 The sandbox here has its own run directory, ssh port and addresses
 (127.0.0.50..59) and is always brought down at the end.
@@ -125,7 +126,25 @@ class SandboxHosts(unittest.TestCase):
         cls.server_id = body["server"]["id"]
         cls.ip = body["server"]["public_net"]["ipv4"]["ip"]
         self.assertEqual(cls.ip, "127.0.0.51")
-        self.assertTrue(wait_for(lambda: port_open(cls.ip, PORT), 10))
+
+    def test_ssh_only_once_running(self):
+        """the host's SSH port accepts only once the server is running"""
+        seen = []
+
+        def booted():
+            # The port first, then the status: a port that was open
+            # must belong to a server that was running already.
+            open_ = port_open(self.ip, PORT)
+            status, body = self.box.api("GET", "/servers/%d"
+                                        % self.server_id)
+            self.assertEqual(status, 200, body)
+            seen.append((open_, body["server"]["status"]))
+            if open_:
+                self.assertEqual(body["server"]["status"], "running",
+                                 seen)
+            return open_
+        self.assertTrue(wait_for(booted, 10, 0.1), seen)
+        self.assertIn((False, "initializing"), seen)
 
     def test_cloud_init_wait(self):
         """cloud-init status --wait prints dots, then status: done"""

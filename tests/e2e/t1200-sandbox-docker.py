@@ -6,9 +6,11 @@ addresses 127.0.0.40..49), creates a server through the fake Hetzner
 API and drives `docker` on it over real ssh, as mkprov will: compose
 up of pinned Traefik, PostgreSQL, an Infisical and a web service; the
 real ps/inspect formats; pg_dump from the seeded previous server and
-psql restore into the new one (the runbook's phase 6); Traefik's
-Docker 29 failure below v3.6.1; stop, start, restart, an injected
-exit, the CLI's errors; down.  The sandbox is always brought down.
+psql restore into the new one (the runbook's phase 6); PostgreSQL's
+password over TCP and trust on its local socket; Infisical's status
+with and without its database; Traefik's Docker 29 failure below
+v3.6.1; stop, start, restart, injected crashes under each restart
+policy, the CLI's errors; down.  The sandbox is always brought down.
 """
 
 import json
@@ -28,6 +30,7 @@ from boxtest import Box, curl, port_open, ssh_argv, wait_for  # noqa: E402
 
 CONFIG = {"ssh_port": 2422, "first_host": 40, "last_host": 49,
           "vpn_host": 39}
+PSQL = "/usr/lib/postgresql/15/bin/psql"
 SERVER = "t1200-app"
 APP = "/srv/app"
 PS_KEYS = {"Command", "CreatedAt", "ID", "Image", "Labels", "LocalVolumes",
@@ -64,7 +67,8 @@ services:
     image: infisical/infisical:v0.146.0-postgres
     depends_on: [postgres]
     environment:
-      DB_CONNECTION_URI: postgres://${POSTGRES_USER}@postgres:5432/main
+      DB_CONNECTION_URI: "postgres://${POSTGRES_USER}:\\
+        ${POSTGRES_PASSWORD_URL}@postgres:5432/main"
     labels:
       - traefik.enable=true
       - traefik.http.routers.infisical.rule=Host(`secrets.${DOMAIN}`)
@@ -86,6 +90,7 @@ DOTENV = """\
 DOMAIN=%s
 POSTGRES_USER=kavi
 POSTGRES_PASSWORD='pa ss"w$rd'
+POSTGRES_PASSWORD_URL='pa%%20ss%%22w%%24rd'
 TRICKY="it's \\"quoted\\", costs $$5 and has  spaces\\nsecond line"
 MULTI='first line
 second line keeps $HOME and \\n'
@@ -248,11 +253,46 @@ class SandboxDocker(unittest.TestCase):
                         "{{.Config.Image}}' postgres")
         self.assertEqual(r.out, "running postgres:15.14\n")
 
-    def test_infisical_waits_for_users(self):
-        """Infisical's /api/status is 503 while its database is empty"""
+    def test_infisical_ok_before_users(self):
+        """Infisical's /api/status says Ok while its database is empty"""
         status, body = https(self.box, self.ip, "secrets", "/api/status")
-        self.assertEqual(status, 503, body)
-        self.assertEqual(json.loads(body)["statusCode"], 503)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["message"], "Ok")
+        r = self.run_on("docker exec postgres psql -U kavi main -Atc "
+                        "\"select to_regclass('users') is null\"")
+        self.assertEqual(r.out, "t\n")
+
+    def test_postgres_wants_the_password_over_tcp(self):
+        """PostgreSQL wants the password over TCP, trusts its socket"""
+        pg = json.loads(ssh(self.box, self.ip, 'cat "$MKP_SANDBOX_RUN/'
+                            'hosts/%s/containers/postgres.json"'
+                            % SERVER).out)["pg"]
+        with open(os.path.join(pg["datadir"], "pg_hba.conf")) as f:
+            rules = [l.split() for l in f if not l.startswith("#")]
+        self.assertIn(["local", "all", "all", "trust"], rules)
+        self.assertIn(["host", "all", "all", "127.0.0.0/8",
+                       "scram-sha-256"], rules)
+
+        def psql(password):
+            env = dict(os.environ, PGCONNECT_TIMEOUT="5")
+            env.pop("PGPASSWORD", None)
+            if password is not None:
+                env["PGPASSWORD"] = password
+            return subprocess.run(
+                [PSQL, "-X", "-w", "-h", pg["host"], "-p", str(pg["port"]),
+                 "-U", "kavi", "-d", "main", "-Atc", "select 42"],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                timeout=30)
+        r = psql(None)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"password", r.stderr)
+        r = psql("wrong")
+        self.assertIn(b"password authentication failed", r.stderr)
+        r = psql('pa ss"w$rd')
+        self.assertEqual((r.returncode, r.stdout), (0, b"42\n"), r.stderr)
+        r = self.run_on("docker exec postgres psql -U kavi main -Atc "
+                        "'select 43'")
+        self.assertEqual(r.out, "43\n")
 
     def test_dump_and_restore_like_the_runbook(self):
         """pg_dump on the previous server restores with psql here"""
@@ -289,10 +329,26 @@ class SandboxDocker(unittest.TestCase):
         self.assertEqual(len(set(ports)), 2, ports)
 
     def test_infisical_answers_ok_after_restore(self):
-        """Infisical's /api/status answers Ok once users exist"""
+        """Infisical's /api/status still answers Ok once users exist"""
         status, body = https(self.box, self.ip, "secrets", "/api/status")
         self.assertEqual(status, 200, body)
         self.assertEqual(json.loads(body)["message"], "Ok")
+
+    def test_infisical_503_while_its_database_is_down(self):
+        """Infisical's /api/status is 503 while its database is down"""
+        self.run_on("docker compose stop postgres")
+        try:
+            status, body = https(self.box, self.ip, "secrets",
+                                 "/api/status")
+            self.assertEqual(status, 503, body)
+            data = json.loads(body)
+            self.assertEqual(sorted(data), ["error", "message", "reqId",
+                                            "statusCode"])
+            self.assertEqual(data["statusCode"], 503)
+        finally:
+            self.run_on("docker compose start postgres")
+        status, body = https(self.box, self.ip, "secrets", "/api/status")
+        self.assertEqual(status, 200, body)
 
     def test_traefik_v3_6_routes(self):
         """Traefik v3.6.13 on Docker 29 routes and logs no API error"""
@@ -354,6 +410,116 @@ class SandboxDocker(unittest.TestCase):
         r = self.run_on("docker compose up -d")
         self.assertIn("Container app-web-1 Started", r.err)
         self.assertEqual(self.ps()["app-web-1"]["State"], "running")
+
+    def test_sandboxctl_fault_docker(self):
+        """sandboxctl fault docker crashes a container; "no" stays Exited"""
+        code, out = self.box.ctl("fault", "docker", SERVER, "app-web-1",
+                                 "4")
+        self.assertEqual(code, 0, out)
+        self.assertIn("app-web-1 exited 4, now exited", out)
+        row = self.ps()["app-web-1"]
+        self.assertEqual(row["State"], "exited")
+        self.assertRegex(row["Status"], r"^Exited \(4\) ")
+        r = self.run_on("docker inspect -f '{{.HostConfig.RestartPolicy."
+                        "Name}} {{.State.Restarting}} {{.RestartCount}}' "
+                        "app-web-1")
+        self.assertEqual(r.out, "no false 0\n")
+        for words, want in (((SERVER, "app-web-1", "4"), 1),
+                            (("nosuch", "app-web-1", "4"), 1),
+                            ((SERVER, "nosuch", "4"), 1),
+                            ((SERVER, "app-web-1", "x"), 3),
+                            ((SERVER, "app-web-1"), 3)):
+            code, out = self.box.ctl("fault", "docker", *words)
+            self.assertEqual(code, want, "%s: %s" % (words, out))
+        self.run_on("docker compose up -d")
+        self.assertEqual(self.ps()["app-web-1"]["State"], "running")
+
+    def test_seeded_services_restart_unless_stopped(self):
+        """inspect shows the compose restart policy of bruno's services"""
+        r = ssh(self.box, self.bruno, "docker inspect -f '{{.Name}} "
+                "{{json .HostConfig.RestartPolicy}}' docs postgres",
+                pinned=True)
+        self.assertEqual(r.out, '/docs {"MaximumRetryCount":0,"Name":'
+                         '"unless-stopped"}\n/postgres {"MaximumRetryCount"'
+                         ':0,"Name":"unless-stopped"}\n', str(r))
+
+    def test_crash_under_unless_stopped_restarts(self):
+        """a crash under unless-stopped shows Restarting (1), not routed"""
+        code, out = self.box.ctl("fault", "docker", "bruno", "docs", "1")
+        self.assertEqual(code, 0, out)
+
+        def on_bruno(command):
+            return ssh(self.box, self.bruno, command, pinned=True)
+        try:
+            row = json.loads(on_bruno("docker ps --format '{{json .}}' "
+                                      "--filter name=docs").out)
+            self.assertEqual(row["State"], "restarting")
+            self.assertRegex(row["Status"], r"^Restarting \(1\) (Less "
+                             r"than a second|\d+ seconds?) ago$")
+            fmt = ("docker inspect -f '{{.State.Status}} {{.State.Running}}"
+                   " {{.State.Restarting}} {{.State.Pid}} {{.RestartCount}}'"
+                   " docs")
+            seen = []
+
+            def restarted_thrice():
+                seen.append(on_bruno(fmt).out.split())
+                return len(seen[-1]) == 5 and int(seen[-1][4]) >= 3
+            self.assertTrue(wait_for(restarted_thrice, 5, 0.3), seen)
+            self.assertEqual(seen[-1][:4],
+                             ["restarting", "true", "true", "0"])
+            r = on_bruno("docker exec docs true")
+            self.assertEqual(r.code, 1)
+            self.assertIn("is restarting, wait until the container is "
+                          "running", r.err)
+            self.assertEqual(https(self.box, self.bruno, "docs")[0], 404)
+        finally:
+            r = on_bruno("docker restart docs")
+        self.assertEqual(r.code, 0, str(r))
+        self.assertRegex(on_bruno("docker ps --format '{{.Status}}' "
+                                  "--filter name=docs").out, r"^Up ")
+        self.assertEqual(https(self.box, self.bruno, "docs")[0], 200)
+
+    def test_restart_policies_decide_after_a_crash(self):
+        """always restarts, on-failure:2 gives up, "no" and a 0 stay"""
+        where = 'cd "$MKP_SANDBOX_ROOT/srv/pol" && '
+        services = "".join("  %s:\n    image: nginx:1.28.0-alpine\n"
+                           "    restart: %s\n" % (name, policy)
+                           for name, policy in (
+                               ("always", "always"),
+                               ("twice", "on-failure:2"),
+                               ("zero", "on-failure"),
+                               ("never", '"no"')))
+        r = ssh(self.box, self.ip, 'mkdir -p "$MKP_SANDBOX_ROOT/srv/pol"'
+                ' && %s cat > compose.yaml && docker compose up -d'
+                % where, ("services:\n" + services).encode())
+        self.assertEqual(r.code, 0, str(r))
+        for name, code in (("always", 5), ("twice", 5), ("zero", 0),
+                           ("never", 5)):
+            r = ssh(self.box, self.ip, "docker __sandbox-exit pol-%s-1 %d"
+                    % (name, code))
+            self.assertEqual(r.code, 0, str(r))
+        time.sleep(0.5)  # past two restarts (100 ms, then 200 ms)
+        r = ssh(self.box, self.ip, "docker ps -a --filter name=pol- "
+                "--format '{{.Names}} {{.State}} {{.Status}}'")
+        rows = {l.split()[0]: l.split(None, 1)[1]
+                for l in r.out.splitlines()}
+        self.assertRegex(rows["pol-always-1"],
+                         r"^restarting Restarting \(5\) ")
+        self.assertRegex(rows["pol-twice-1"], r"^exited Exited \(5\) ")
+        self.assertRegex(rows["pol-zero-1"], r"^exited Exited \(0\) ")
+        self.assertRegex(rows["pol-never-1"], r"^exited Exited \(5\) ")
+        r = ssh(self.box, self.ip, "docker inspect -f '{{.RestartCount}}' "
+                "pol-twice-1 pol-zero-1")
+        self.assertEqual(r.out, "2\n0\n")
+        r = ssh(self.box, self.ip, where + "docker compose down")
+        self.assertEqual(r.code, 0, str(r))
+        self.assertNotIn("pol-", self.run_on("docker ps -a").out)
+        r = ssh(self.box, self.ip, where + "sed -i 's/\"no\"/sometimes/'"
+                " compose.yaml && docker compose up -d")
+        self.assertEqual(r.code, 1, str(r))
+        self.assertIn("invalid restart policy: unknown policy "
+                      "'sometimes'", r.err)
+        ssh(self.box, self.ip, where + "docker compose down")
 
     def test_cli_errors(self):
         """errors read and exit like the real CLI's"""

@@ -20,7 +20,11 @@ State, per host (HOSTDIR is $MKP_SANDBOX_RUN/hosts/$MKP_SANDBOX_HOST):
 Containers run as supervisor children named "container/NAME", spawned
 and stopped over the supervisor's control socket.  A record says what
 the container should be; the supervisor says whether its process is
-alive, so a process that dies on its own shows as exited.
+alive, so a process that dies on its own shows as exited.  An
+injected crash (inject_exit) follows the container's restart policy.
+PostgreSQL clusters listen on the host's address with the image's
+authentication (password over TCP, trust on a local socket, which
+lives in the abstract namespace).
 """
 
 import fcntl
@@ -806,15 +810,67 @@ def exit_status(code):
     return 128 - code if code < 0 else code
 
 
+# --- Restart policies ---------------------------------------------------
+#
+# Docker's restart manager restarts an exited container 100 ms after
+# the exit, then waits twice as long before each next restart, at most
+# a minute (a container that ran 10 s starts over at 100 ms).
+
+RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
+RESTART_FIRST = 0.1
+RESTART_LIMIT = 60.0
+
+
+def restart_policy(value):
+    """A compose `restart` value (no, always, on-failure[:N],
+    unless-stopped; none is "no") as inspect's RestartPolicy; the
+    daemon's error for anything else."""
+    text = "no" if value in (None, "") else _scalar(value)
+    name, colon, count = text.partition(":")
+    why = None
+    if name not in RESTART_POLICIES:
+        why = ("unknown policy '%s'; use one of 'no', 'always', "
+               "'on-failure', or 'unless-stopped'" % name)
+    elif colon and name != "on-failure":
+        why = "maximum retry count can only be used with 'on-failure'"
+    elif colon and not count.isdigit():
+        why = "maximum retry count must be a positive integer"
+    if why:
+        raise DockerError("Error response from daemon: invalid restart "
+                          "policy: " + why)
+    return {"Name": name, "MaximumRetryCount": int(count or 0)}
+
+
+def crash_loop(policy, code, since, now):
+    """Where a container that exited with `code` at `since`, and exits
+    again at once after every restart, stands at `now` under `policy`:
+    (restarting, restarts so far, time of the last exit).
+
+    "no", and "on-failure" after a 0 or its retries, leave it exited.
+    """
+    name, most = policy["Name"], policy["MaximumRetryCount"]
+    if name == "no" or (name == "on-failure" and code == 0):
+        return False, 0, since
+    count, last, wait = 0, since, RESTART_FIRST
+    while last + wait <= now and not (name == "on-failure" and most
+                                      and count >= most):
+        count, last = count + 1, last + wait
+        wait = min(wait * 2, RESTART_LIMIT)
+    gave_up = name == "on-failure" and bool(most) and count >= most
+    return not gave_up, count, last
+
+
 class Record(dict):
     """One container, stored as HOSTDIR/containers/NAME.json.
 
     Keys: name, id, image, kind, service, project, project_dir,
     config_files, created, started_at, finished_at, state (created,
-    running, exited), exit_code, pid, env (list of KEY=value, user env
-    first then the image's), labels, entrypoint, cmd, ports, mounts,
-    networks, config_hash, log, proc, socket (http kinds), pg (postgres:
-    datadir, host, port), fault, restart_count.
+    running, restarting, exited), exit_code, pid, env (list of
+    KEY=value, user env first then the image's), labels, entrypoint,
+    cmd, ports, mounts, networks, config_hash, log, proc, socket (http
+    kinds), pg (postgres: datadir, host, port, socket, user), restart
+    (inspect's RestartPolicy), fault (an injected crash: exit_code,
+    at), restart_count.
     """
 
     @classmethod
@@ -852,20 +908,41 @@ class Record(dict):
         return dict(e.split("=", 1) if "=" in e else (e, "")
                     for e in self["env"])
 
-    def refresh(self, procs):
+    def policy(self):
+        """The restart policy, as inspect's HostConfig shows it."""
+        return self.get("restart") or {"Name": "no",
+                                       "MaximumRetryCount": 0}
+
+    def refresh(self, procs, now=None):
         """Bring state up to date with the supervisor: a process that
-        has exited on its own makes the container exited."""
-        if self["state"] != "running":
-            return self
-        proc = procs.get(self["proc"])
-        if proc and proc.get("state") == "running":
-            return self
+        has exited on its own makes the container exited; an injected
+        crash is where its restart policy has taken it by now."""
+        if self["state"] == "running":
+            proc = procs.get(self["proc"])
+            if not proc or proc.get("state") != "running":
+                self._exited(proc)
+        return self._crash_loop(_now() if now is None else now)
+
+    def _exited(self, proc):
+        """The process is gone: the container has exited."""
         self["state"] = "exited"
         self["pid"] = 0
         code = proc.get("exit_code") if proc else None
         self["exit_code"] = exit_status(code)
         finished = _epoch(proc.get("finished")) if proc else None
         self["finished_at"] = finished or _now()
+
+    def _crash_loop(self, now):
+        """State, restart count and last exit of a container whose
+        injected crash recurs after every restart (see inject_exit)."""
+        fault = self.get("fault")
+        if not fault or self["state"] not in ("exited", "restarting"):
+            return self
+        again, count, last = crash_loop(self.policy(), fault["exit_code"],
+                                        fault["at"], now)
+        self.update(state="restarting" if again else "exited", pid=0,
+                    exit_code=fault["exit_code"], restart_count=count,
+                    finished_at=last)
         return self
 
 
@@ -1020,9 +1097,11 @@ def desired_record(host, project, service):
     cmd = cmd or []
     labels = labels_of(svc)
     mounts = _mounts(host, project, svc, conf["volumes"])
+    restart = restart_policy(svc.get("restart"))
     config = {"image": image, "env": user_env, "labels": labels,
               "entrypoint": entrypoint, "cmd": cmd,
-              "ports": _ports(svc), "volumes": svc.get("volumes")}
+              "ports": _ports(svc), "volumes": svc.get("volumes"),
+              "restart": restart}
     config_hash = sha(json.dumps(config, sort_keys=True))
     image_id = "sha256:" + sha("image", image)
     labels = dict(labels, **compose_labels(host, project, service,
@@ -1041,7 +1120,8 @@ def desired_record(host, project, service):
         "networks": networks_of(project, svc),
         "config_hash": config_hash, "stop_signal": conf["stop_signal"],
         "log": os.path.join(host.cdir, name + ".log"),
-        "proc": PROC_PREFIX + name, "fault": None, "restart_count": 0,
+        "proc": PROC_PREFIX + name, "restart": restart, "fault": None,
+        "restart_count": 0,
     })
 
 
@@ -1102,11 +1182,12 @@ def _check_ports(host, rec):
 
 
 def start(host, rec):
-    """Start a created or exited container; no-op when running."""
-    if rec["state"] == "running":
+    """Start a created or exited container; no-op when running, and
+    when restarting, as the daemon counts that as running too."""
+    if rec["state"] in ("running", "restarting"):
         return rec
     _check_ports(host, rec)
-    rec["fault"] = None
+    rec.update(fault=None, restart_count=0)
     if rec["kind"] == "postgres":
         argv, user = _postgres_argv(host, rec)
     else:
@@ -1126,6 +1207,12 @@ def stop(host, rec, signal=None):
     """Stop a running container the way `docker stop` does: its stop
     signal (SIGINT for postgres, as the image declares), then SIGKILL
     if the supervisor reports it could not wait."""
+    if rec["state"] == "restarting":
+        # Nothing runs between restarts: stopping ends the loop, and
+        # the last exit stands.
+        rec.update(state="exited", fault=None)
+        rec.save(host)
+        return rec
     if rec["state"] != "running":
         return rec
     sig = signal or rec.get("stop_signal", SIGTERM)
@@ -1154,12 +1241,22 @@ def inject_exit(host, rec, code):
     The process is stopped for real (so traefik stops routing to it
     and clients see it gone); the record keeps `code` as the exit code
     Docker would report, and the log says it was injected.
+
+    The fault is taken as a crash that comes back after every restart
+    (a broken configuration, a missing dependency), so the container's
+    restart policy decides what ps shows: with "no", or "on-failure"
+    and code 0, "Exited (code) ..."; with always, unless-stopped or
+    on-failure, "Restarting (code) ..." and state "restarting", the
+    restart count growing on Docker's back-off, until on-failure runs
+    out of retries.  Nothing is started for the restarts themselves.
+    Stopping, restarting or recreating the container ends the fault.
     """
     if rec["state"] != "running":
         raise DockerError("Error response from daemon: container %s is "
                           "not running" % rec["id"])
     stop(host, rec, SIGKILL)
     rec.update(exit_code=code, fault={"exit_code": code, "at": _now()})
+    rec.refresh({})
     rec.save(host)
     _log_line(rec, "sandbox: fault injected: process exited with "
                    "status %d" % code)
@@ -1251,32 +1348,43 @@ def _initdb(host, rec, datadir):
     """Create the cluster like the official image's entrypoint does:
     superuser POSTGRES_USER with POSTGRES_PASSWORD, then POSTGRES_DB.
 
-    Authentication is trust for every local and 127.0.0.0/8 connection:
-    the sandbox has no other clients, and the image's scram-sha-256 for
-    TCP would only add a password step that the runbook does not test.
+    Authentication is the image's too: trust on the local socket (the
+    one `docker exec ... psql` and pg_dump use) and, over TCP, the
+    method of POSTGRES_HOST_AUTH_METHOD, scram-sha-256 by default, so
+    a client needs the password set here.  The image also trusts
+    127.0.0.1, but that is the container's own loopback; in the
+    sandbox every TCP client (other containers, the host) arrives from
+    127.0.0.1, so the whole of 127.0.0.0/8 gets the password rule that
+    other containers meet in Docker.
     """
     env = rec.env_dict()
     user = env.get("POSTGRES_USER") or "postgres"
     database = env.get("POSTGRES_DB") or user
+    password = env.get("POSTGRES_PASSWORD", "")
+    method = env.get("POSTGRES_HOST_AUTH_METHOD") or "scram-sha-256"
     pw = _pg_user()
     os.makedirs(datadir, mode=0o700, exist_ok=True)
     os.chown(datadir, pw.pw_uid, pw.pw_gid)
     pwfile = os.path.join(host.pgdir, ".pw-" + rec["name"])
     with open(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
                       0o600), "w", encoding="utf-8") as f:
-        f.write(env.get("POSTGRES_PASSWORD", "") + "\n")
+        f.write(password + "\n")
     os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+    auth = ["--auth-local=trust", "--auth-host=" + method]
+    if password:
+        auth.append("--pwfile=" + pwfile)
     try:
         out = _as_postgres(
-            [PG_BIN + "/initdb", "-D", datadir, "-U", user,
-             "--pwfile=" + pwfile, "--auth=trust", "-E", "UTF8",
+            [PG_BIN + "/initdb", "-D", datadir, "-U", user, "-E", "UTF8",
              "--locale=C.UTF-8", "--no-sync", "--no-instructions"]
-            + shlex.split(env.get("POSTGRES_INITDB_ARGS", "")))
+            + auth + shlex.split(env.get("POSTGRES_INITDB_ARGS", "")))
     finally:
         os.unlink(pwfile)
     with open(os.path.join(datadir, "pg_hba.conf"), "w") as f:
-        f.write("local all all trust\nhost all all 127.0.0.0/8 trust\n"
-                "host all all ::1/128 trust\n")
+        f.write("# TYPE DATABASE USER ADDRESS METHOD\n"
+                "local all all trust\n"
+                "host all all 127.0.0.0/8 %s\n"
+                "host all all ::1/128 %s\n" % (method, method))
     if database != "postgres":
         out += _as_postgres([PG_BIN + "/postgres", "--single", "-D",
                              datadir, "-c", "fsync=off", "postgres"],
@@ -1301,7 +1409,11 @@ def _postgres_argv(host, rec):
     _searchable(host, host.pgdir)
     port = _pg_port(host, rec["name"])
     ip = host.facts["ipv4"]
+    # The local socket lives in the abstract namespace (PostgreSQL 14
+    # and later): no file to leave behind, no path length limit.
+    sock = "@mkp-pg-" + sha(datadir)[:20]
     rec["pg"] = {"datadir": datadir, "host": ip, "port": port,
+                 "socket": sock,
                  "user": env.get("POSTGRES_USER") or "postgres"}
     if fresh:
         _initdb(host, rec, datadir)
@@ -1309,7 +1421,7 @@ def _postgres_argv(host, rec):
         _log_line(rec, "\nPostgreSQL Database directory appears to "
                        "contain a database; Skipping initialization\n")
     argv = [PG_BIN + "/postgres", "-D", datadir, "-h", ip, "-p", str(port),
-            "-c", "unix_socket_directories=", "-c", "fsync=off",
+            "-c", "unix_socket_directories=" + sock, "-c", "fsync=off",
             "-c", "full_page_writes=off", "-c", "synchronous_commit=off"]
     return argv, "postgres"
 
@@ -1335,12 +1447,13 @@ def _wait_postgres(host, rec, timeout=15.0):
 
 def exec_env(rec):
     """Environment for `docker exec` in this container.  For postgres
-    containers PGHOST and PGPORT point at the real cluster, so psql and
-    pg_dump inside "the container" reach it; PGUSER stays unset, so a
+    containers PGHOST and PGPORT point at the real cluster's local
+    socket, so psql and pg_dump inside "the container" reach it as in
+    the image, trusted, without a password; PGUSER stays unset, so a
     missing -U fails as root does in the real image."""
     env = rec.env_dict()
     if rec["kind"] == "postgres" and rec.get("pg"):
-        env["PGHOST"] = rec["pg"]["host"]
+        env["PGHOST"] = rec["pg"].get("socket") or rec["pg"]["host"]
         env["PGPORT"] = str(rec["pg"]["port"])
         env["PATH"] = PG_BIN + ":" + env.get("PATH", DEFAULT_PATH)
     env.setdefault("PATH", DEFAULT_PATH)

@@ -10,9 +10,14 @@ key pinning works as on a real server.  The sshd is a child of the
 supervisor; deleting the server stops it and everything else the
 host runs.
 
-The Hetzner fake calls server_created() from its request handler, so
-only quick work happens there: the sshd is started in a thread while
-the server is still "initializing".
+The Hetzner fake calls the hooks under its state lock, so only quick
+work happens in them.  server_created() lays the host out while the
+server is "initializing"; nothing answers on its address yet.  The
+host boots when the fake says the server is "running" (its create
+action plus the boot time, server_running()): then, in a thread, its
+sshd starts and its cloud-init run begins, as on a real server, where
+SSH answers only once the machine is up.  A server created with
+start_after_create false stays "off" and never boots.
 """
 
 import json
@@ -145,10 +150,18 @@ class SandboxHosts(HostHooks):
             self.set_cloud_init(host.dir, outcome="degraded",
                                 recoverable_errors={"WARNING": [warning]})
         self._write_keys(host, public_keys, host_keys)
-        threading.Thread(target=self._boot, args=(host,),
-                         name="boot-" + name, daemon=True).start()
         self.log("%s: server %s created on %s" % (name, server_id, ipv4))
         return ipv4
+
+    def server_running(self, server_id, since):
+        """The server is up: boot its host (sshd, cloud-init) in a
+        thread, its boot dated from since."""
+        with self.lock:
+            host = self.by_id.get(server_id)
+        if host is None or host.deleted:
+            return
+        threading.Thread(target=self._boot, args=(host, since),
+                         name="boot-" + host.name, daemon=True).start()
 
     def server_deleted(self, server_id):
         """Stop everything the host runs; its address is not reused.
@@ -298,9 +311,14 @@ class SandboxHosts(HostHooks):
 
     # -- starting the host -------------------------------------------
 
-    def _boot(self, host):
-        """Start the host's sshd and wait until it accepts (thread)."""
+    def _boot(self, host, since):
+        """Start the host's sshd and wait until it accepts (thread).
+
+        cloud-init's run starts with the boot, at since: a server
+        that has long been running (seeded) finished it long ago.
+        """
         try:
+            self.set_cloud_init(host.dir, started=since)
             halt = self.halting.get(host.name)
             if halt is not None:  # a deleted namesake still stopping
                 halt.join()

@@ -12,8 +12,10 @@ Modes:
              Traefik older than v3.6.1 (v2.11.31 on the v2 line) logs
              the "client version 1.24 is too old" errors and routes
              nothing, as the real one does.
-  infisical  answers GET /api/status with Infisical's body once its
-             database has a user; 503 until then.
+  infisical  answers GET /api/status with Infisical's body ("Ok")
+             while its database can be reached, users or not, as the
+             real one does; 503 in Infisical's error envelope while
+             the database is down.
   generic    any other image: stays up and answers 200 with a page.
   fail       prints MESSAGE and exits with STATUS (an image whose
              entrypoint refuses to start).
@@ -222,19 +224,21 @@ def find_cluster(record, name):
     return None
 
 
-def count_users(record):
-    """Rows in Infisical's users table; raises RuntimeError with the
-    reason Infisical could not tell."""
+def query(record, sql):
+    """Run sql on Infisical's database the way Infisical connects:
+    over TCP, as the user and with the password of its connection
+    URI.  Returns psql's output; raises RuntimeError with the reason
+    when the database cannot be reached."""
     host, port, user, password, dbname = database_target(record)
     env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="3")
     proc = subprocess.run(
         [PSQL, "-X", "-qAt", "-h", str(host), "-p", str(port), "-U", user,
-         "-d", dbname, "-c", "SELECT count(*) FROM users"],
+         "-d", dbname, "-c", sql],
         env=env, capture_output=True, text=True, timeout=10)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip().splitlines()[-1]
                            if proc.stderr.strip() else "psql failed")
-    return int(proc.stdout.strip() or 0)
+    return proc.stdout
 
 
 def infisical_error(code, message, error):
@@ -266,21 +270,17 @@ class InfisicalHandler(Handler):
                    "text/html; charset=utf-8")
 
     def status(self):
-        """200 with Infisical's status body once the database has a
-        user.  Until then 503: the sandbox's way of saying this
-        instance has no data yet (the real one would answer Ok and
-        then fail every login)."""
+        """Infisical's status body, 200, whenever its database answers
+        (users or not: an instance without data says Ok too and then
+        fails every login).  503 only while the database is down; the
+        error name is ours, FACTS lists no 503."""
         try:
-            users = count_users(self.server.record)
-            why = "database has no users yet: restore the Infisical " \
-                  "dump" if users == 0 else None
+            query(self.server.record, "SELECT 1")
         except (RuntimeError, LookupError, subprocess.SubprocessError,
                 OSError) as err:
-            why = "database not ready: %s" % err
-        if why:
             return self.reply(503, infisical_error(
-                503, why, "ServiceUnavailable"),
-                "application/json; charset=utf-8")
+                503, "database not reachable: %s" % err,
+                "ServiceUnavailable"), "application/json; charset=utf-8")
         body = {"date": time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
                                       time.gmtime()),
                 "message": "Ok", "emailConfigured": False,

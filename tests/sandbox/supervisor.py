@@ -556,7 +556,10 @@ class Supervisor:
         conf = {
             "hetzner": {"token": sec["hetzner_token"],
                         "project_keys": keys},
-            "cloudflare": {"token": sec["cloudflare_token"]},
+            # Scoped to the sandbox's zone, as a real DNS token is: it
+            # can find its zone by name but not list every zone.
+            "cloudflare": {"tokens": {sec["cloudflare_token"]:
+                                      [self.cfg["domain"].lower()]}},
             "infisical": {"identities": [{
                 "clientId": sec["infisical_client_id"],
                 "clientSecret": sec["infisical_client_secret"]}],
@@ -623,13 +626,15 @@ class Supervisor:
                 "start_after_create": True}
         from fakes.common import ApiError
         try:
-            created = self.fakes["hetzner"].create_server(body)
+            # Long up already: created AGE ago, its actions done then,
+            # and its host booted (cloud-init finished) at that time.
+            created = self.fakes["hetzner"].create_server(
+                body, booted=True, age_seconds=AGE)
         except ApiError as e:
             raise SandboxError("%s: cannot create the server: %s: %s"
                                % (name, e.code, e.message))
         server = created["server"]
         ip = server["public_net"]["ipv4"]["ip"]
-        self._age_server(server["id"], name)
         state = self.hosts.wait_booted(name, 15)
         if state != "running":
             host = self.hosts.get(name)
@@ -653,31 +658,6 @@ class Supervisor:
                                % (path, out.strip()))
         with open(path) as f, open(path + ".pub") as g:
             return f.read(), g.read().strip()
-
-    def _age_server(self, sid, name):
-        """The previous server has long been running: skip its boot.
-
-        This reaches into the fake's timeline (server_meta, actions),
-        which create_server offers no way to set.
-        """
-        from fakes.common import rfc3339
-        fake = self.fakes["hetzner"]
-        now = time.time()
-        try:
-            with fake.lock:
-                meta = fake.server_meta[sid]
-                meta["ready"] = meta["running"] = now
-                fake.servers[sid]["created"] = rfc3339(now - AGE)
-                for act in fake.actions.values():
-                    ids = [r["id"] for r in act["obj"]["resources"]]
-                    if sid in ids:
-                        act["start"] = now - act["duration"]
-                fake.tick(now)
-        except (AttributeError, KeyError) as e:
-            log("%s: cannot skip the boot in the fake (%r): it will be"
-                " initializing for a few seconds" % (name, e))
-        host = self.hosts.get(name)
-        self.hosts.set_cloud_init(host.dir, started=now - AGE)
 
     def _pin(self, ip, public):
         """RUN/known_hosts: the seeded host's key, as a client pins it."""

@@ -23,7 +23,8 @@
 #include "mkprov.h"
 #include "util.h"
 
-#define NURLS		8	/* URLs from url() alive at once */
+/* A URL of the HTTPS fixture, see fixture_url. */
+#define URL(...)	fixture_url(&https, __VA_ARGS__)
 #define TOKEN		"hcloud-test-token-5e1f"
 
 /* A server as GET /servers/42 answers it, with the fields mkprov reads. */
@@ -48,8 +49,9 @@ static char	 tmpdir[256];
 static char	 cafile[PATH_MAX];
 static struct fixture_https https = FIXTURE_HTTPS_INIT;
 
-static const char *url(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
+/* A URL of the HTTPS fixture, see fixture_url. */
+#define URL(...)	fixture_url(&https, __VA_ARGS__)
+
 
 /*
  * The unchecked fixture: a CA and the HTTPS fixture.  Fails the test
@@ -74,27 +76,6 @@ fixture_stop(void)
 {
 	fixture_https_stop(&https);
 	fixture_rmdir(tmpdir);
-}
-
-/*
- * Make "https://127.0.0.1:PORT" and the formatted path, in one of
- * NURLS buffers used in turn.  Returns it.
- */
-static const char *
-url(const char *fmt, ...)
-{
-	static char bufs[NURLS][256];
-	static int next;
-	char *b = bufs[next++ % NURLS];
-	va_list ap;
-	int n;
-
-	n = snprintf(b, sizeof(bufs[0]), "https://127.0.0.1:%d",
-	    https.port);
-	va_start(ap, fmt);
-	vsnprintf(b + n, sizeof(bufs[0]) - (size_t)n, fmt, ap);
-	va_end(ap);
-	return b;
 }
 
 /*
@@ -238,7 +219,7 @@ fixture_count(const char *key)
 	char path[256];
 	yajl_val v;
 
-	hc_open(&h, url("%s", ""), 5000);
+	hc_open(&h, URL("%s", ""), 5000);
 	snprintf(path, sizeof(path), "/count?key=%s", key);
 	ck_assert_int_eq(hcloud_call(&h, "GET", path, NULL, 200, &v), 0);
 	ck_assert_int_eq(json_int(v, "count", &n, &err), 0);
@@ -441,11 +422,11 @@ START_TEST(test_call_hands_over_the_body_of_the_wanted_status)
 	yajl_val v = NULL;
 	int ok = 0;
 
-	hc_open(&h, url("%s", ""), 5000);
+	hc_open(&h, URL("%s", ""), 5000);
 	ck_assert_int_eq(hcloud_call(&h, "GET", "/ok", NULL, 200, &v), 0);
 	ck_assert_int_eq(json_bool(v, "ok", &ok, &err), 0);
 	ck_assert_int_eq(ok, 1);
-	ck_assert_str_eq(h.url, url("/ok"));
+	ck_assert_str_eq(h.url, URL("/ok"));
 	ck_assert_str_eq(logged(), "");
 	json_free(v);
 	hc_close(&h);
@@ -460,7 +441,7 @@ START_TEST(test_call_keeps_the_error_envelope_of_another_status)
 	yajl_val v = (yajl_val)&h;
 	char want[512];
 
-	hc_open(&h, url("/hcloud/x"), 5000);
+	hc_open(&h, URL("/hcloud/x"), 5000);
 	ck_assert_int_eq(hcloud_call(&h, "POST", path, "{}", 201, &v), 1);
 	ck_assert_ptr_null(v);
 	ck_assert_int_eq(h.status, 409);
@@ -471,7 +452,7 @@ START_TEST(test_call_keeps_the_error_envelope_of_another_status)
 	hcloud_report(&h);
 	snprintf(want, sizeof(want), "test: %s%s: HTTP 409: "
 	    "uniqueness_error: server name is already used\n",
-	    url("/hcloud/x"), path);
+	    URL("/hcloud/x"), path);
 	ck_assert_str_eq(logged(), want);
 	hc_close(&h);
 }
@@ -483,7 +464,7 @@ START_TEST(test_call_says_when_a_status_came_without_an_envelope)
 	yajl_val v;
 	char want[512];
 
-	hc_open(&h, url("/hcloud/x"), 5000);
+	hc_open(&h, URL("/hcloud/x"), 5000);
 	ck_assert_int_eq(hcloud_call(&h, "GET", "/error/404", NULL, 200,
 	    &v), 1);
 	ck_assert_int_eq(h.status, 404);
@@ -491,7 +472,7 @@ START_TEST(test_call_says_when_a_status_came_without_an_envelope)
 	ck_assert_str_eq(h.message, "not an error envelope");
 	hcloud_report(&h);
 	snprintf(want, sizeof(want), "test: %s: HTTP 404: not an error "
-	    "envelope\n", url("/hcloud/x/error/404"));
+	    "envelope\n", URL("/hcloud/x/error/404"));
 	ck_assert_str_eq(logged(), want);
 	hc_close(&h);
 }
@@ -502,7 +483,7 @@ START_TEST(test_server_text_in_an_error_is_escaped_when_reported)
 	struct hcloud h;
 	yajl_val v;
 
-	hc_open(&h, url("/hcloud/x"), 5000);
+	hc_open(&h, URL("/hcloud/x"), 5000);
 	ck_assert_int_eq(hcloud_call(&h, "GET", "/error/422?code=invalid"
 	    "&message=a%1B%5B2Jb%0Ac%20" TOKEN, NULL, 200, &v), 1);
 	ck_assert_str_eq(h.message, "a\x1b[2Jb\nc " TOKEN);
@@ -521,13 +502,13 @@ START_TEST(test_call_of_an_answer_that_is_not_json_fails)
 	yajl_val v = (yajl_val)&h;
 	char want[512];
 
-	hc_open(&h, url("/hcloud/x"), 5000);
+	hc_open(&h, URL("/hcloud/x"), 5000);
 	ck_assert_int_eq(hcloud_call(&h, "GET", "/text", NULL, 200, &v),
 	    -1);
 	ck_assert_ptr_null(v);
 	ck_assert_int_eq(h.exit, MKP_EXIT_FAIL);
 	snprintf(want, sizeof(want), "test: %s: answer is not JSON: ",
-	    url("/hcloud/x/text"));
+	    URL("/hcloud/x/text"));
 	ck_assert_msg(strncmp(logged(), want, strlen(want)) == 0, "%s",
 	    logged());
 	hc_close(&h);
@@ -545,7 +526,7 @@ START_TEST(test_call_that_fails_sets_the_exit_status_to_end_with)
 	ck_assert_int_eq(h.exit, MKP_EXIT_FAIL);
 	ck_assert_ptr_nonnull(strstr(logged(), "https://127.0.0.1:1/servers"));
 	hc_close(&h);
-	hc_open(&h, url("%s", ""), 300);
+	hc_open(&h, URL("%s", ""), 300);
 	ck_assert_int_eq(hcloud_call(&h, "GET", "/slow?ms=3000", NULL, 200,
 	    &v), -1);
 	ck_assert_int_eq(h.exit, MKP_EXIT_DEADLINE);
@@ -559,7 +540,7 @@ START_TEST(test_wait_action_polls_until_it_succeeds)
 	struct hcloud h;
 	int64_t t0 = util_now_ms();
 
-	hc_open(&h, url("/hcloud/running-running-success"), 10000);
+	hc_open(&h, URL("/hcloud/running-running-success"), 10000);
 	deadline_set(&dl, 10000);
 	ck_assert_int_eq(hcloud_wait_action(&h, 101, &dl), 0);
 	/* Two waits between three polls, the second half as long again. */
@@ -577,13 +558,13 @@ START_TEST(test_wait_action_reports_a_failed_action_escaped)
 	struct hcloud h;
 	char want[512];
 
-	hc_open(&h, url("/hcloud/error"), 10000);
+	hc_open(&h, URL("/hcloud/error"), 10000);
 	deadline_set(&dl, 10000);
 	ck_assert_int_eq(hcloud_wait_action(&h, 102, &dl), -1);
 	ck_assert_int_eq(h.exit, MKP_EXIT_FAIL);
 	snprintf(want, sizeof(want), "test: %s: create_server failed: "
 	    "action_failed: disk \\x1b[31mfailed\\nbadly\n",
-	    url("/hcloud/error/actions/102"));
+	    URL("/hcloud/error/actions/102"));
 	ck_assert_str_eq(logged(), want);
 	hc_close(&h);
 }
@@ -596,14 +577,14 @@ START_TEST(test_wait_action_stops_at_the_deadline)
 	char want[512];
 	int64_t t0 = util_now_ms();
 
-	hc_open(&h, url("/hcloud/running"), 10000);
+	hc_open(&h, URL("/hcloud/running"), 10000);
 	deadline_set(&dl, 300);
 	ck_assert_int_eq(hcloud_wait_action(&h, 103, &dl), -1);
 	/* No poll is begun that would end past the deadline. */
 	ck_assert_int_lt(util_now_ms() - t0, 1000);
 	ck_assert_int_eq(h.exit, MKP_EXIT_DEADLINE);
 	snprintf(want, sizeof(want), "test: %s: create_server still "
-	    "running at the deadline\n", url("/hcloud/running/actions/103"));
+	    "running at the deadline\n", URL("/hcloud/running/actions/103"));
 	ck_assert_str_eq(logged(), want);
 	hc_close(&h);
 }
@@ -614,7 +595,7 @@ START_TEST(test_wait_action_refuses_a_state_the_api_does_not_have)
 	struct deadline dl;
 	struct hcloud h;
 
-	hc_open(&h, url("/hcloud/odd"), 10000);
+	hc_open(&h, URL("/hcloud/odd"), 10000);
 	deadline_set(&dl, 10000);
 	ck_assert_int_eq(hcloud_wait_action(&h, 104, &dl), -1);
 	ck_assert_str_eq(logged(), "test: action: unexpected action object: "

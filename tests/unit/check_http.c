@@ -29,7 +29,6 @@
 #include "mkprov.h"
 #include "util.h"
 
-#define NURLS		32	/* URLs from url() alive at once */
 
 /* Short enough that every path built from them fits in PATH_MAX. */
 static char	 top[1024];
@@ -38,8 +37,9 @@ static char	 cafile[PATH_MAX];
 static char	 wrongca[PATH_MAX];
 static struct fixture_https https = FIXTURE_HTTPS_INIT;
 
-static const char *url(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
+/* A URL of the HTTPS fixture, see fixture_url. */
+#define URL(...)	fixture_url(&https, __VA_ARGS__)
+
 
 /*
  * The unchecked fixture: certificates, then the server, whose port
@@ -67,28 +67,6 @@ fixture_stop(void)
 {
 	fixture_https_stop(&https);
 	fixture_rmdir(tmpdir);
-}
-
-/*
- * Returns "https://127.0.0.1:PORT" followed by the formatted path, in
- * one of NURLS buffers used in turn, so a batch of requests can hold
- * its URLs without freeing them.
- */
-static const char *
-url(const char *fmt, ...)
-{
-	static char bufs[NURLS][256];
-	static int next;
-	char *b = bufs[next++ % NURLS];
-	va_list ap;
-	int n;
-
-	n = snprintf(b, sizeof(bufs[0]), "https://127.0.0.1:%d",
-	    https.port);
-	va_start(ap, fmt);
-	vsnprintf(b + n, sizeof(bufs[0]) - n, fmt, ap);
-	va_end(ap);
-	return b;
 }
 
 /* A configuration for tests: small waits, trust in the test CA. */
@@ -199,7 +177,7 @@ START_TEST(test_fixture_answers_who_it_is)
 	long long pid;
 	yajl_val v;
 
-	ck_assert_int_eq(get(&conf, url("/whoami"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/whoami"), &r), 0);
 	v = json_parse(r.body, r.len, &err);
 	ck_assert_ptr_nonnull(v);
 	ck_assert_int_eq(json_int(v, "pid", &pid, &err), 0);
@@ -214,7 +192,7 @@ START_TEST(test_ok_gives_status_body_and_headers)
 	struct http_conf conf = conf_test();
 	struct http_resp r;
 
-	ck_assert_int_eq(get(&conf, url("/ok"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/ok"), &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(r.tries, 1);
 	ck_assert_int_eq(r.error, HTTP_E_NONE);
@@ -236,7 +214,7 @@ START_TEST(test_503_is_retried_until_it_succeeds)
 
 	log_verbosity = 1;
 	log_capture();
-	ck_assert_int_eq(get(&conf, url("/status/503?n=2&key=s503"), &r),
+	ck_assert_int_eq(get(&conf, URL("/status/503?n=2&key=s503"), &r),
 	    0);
 	log = log_capture_end();
 	log_verbosity = 0;
@@ -258,7 +236,7 @@ START_TEST(test_429_waits_at_least_retry_after)
 	int64_t ms;
 
 	ck_assert_int_eq(get_timed(&conf,
-	    url("/status/429?n=1&retry_after=1&key=ra"), &r, &ms), 0);
+	    URL("/status/429?n=1&retry_after=1&key=ra"), &r, &ms), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(r.tries, 2);
 	ck_assert_int_ge(ms, 1000);
@@ -275,7 +253,7 @@ START_TEST(test_retry_after_as_a_date_is_honoured)
 
 	/* The date is whole seconds, 2 s ahead: at least 1 s away. */
 	ck_assert_int_eq(get_timed(&conf,
-	    url("/status/503?n=1&retry_after_date=2&key=rad"), &r, &ms), 0);
+	    URL("/status/503?n=1&retry_after_date=2&key=rad"), &r, &ms), 0);
 	ck_assert_int_eq(r.tries, 2);
 	ck_assert_int_ge(ms, 990);
 	ck_assert_int_lt(ms, 3500);
@@ -291,7 +269,7 @@ START_TEST(test_429_with_ratelimit_remaining_0_waits_for_reset)
 
 	conf.backoff_cap_ms = 3000;
 	ck_assert_int_eq(get_timed(&conf,
-	    url("/status/429?n=1&reset=1&key=rl"), &r, &ms), 0);
+	    URL("/status/429?n=1&reset=1&key=rl"), &r, &ms), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(r.tries, 2);
 	ck_assert_int_ge(ms, 1000);
@@ -302,7 +280,7 @@ END_TEST
 START_TEST(test_ratelimit_remaining_0_paces_the_next_request)
 {
 	struct http_conf conf = conf_test();
-	struct http_req req = { .url = url("/status/200?reset_unix=2") };
+	struct http_req req = { .url = URL("/status/200?reset_unix=2") };
 	struct http_client *c;
 	struct http_resp r;
 	struct timespec now;
@@ -320,7 +298,7 @@ START_TEST(test_ratelimit_remaining_0_paces_the_next_request)
 	    now.tv_nsec / 1000000;
 	ck_assert_ptr_null(errstr);
 	http_resp_free(&r);
-	req.url = url("/ok");
+	req.url = URL("/ok");
 	ck_assert_int_eq(http_request(c, &req, &r), 0);
 	ms = util_now_ms() - t0;
 	ck_assert_int_gt(want, 900);
@@ -338,7 +316,7 @@ START_TEST(test_wait_past_the_deadline_is_not_begun)
 	int64_t ms;
 
 	conf.deadline_ms = 1500;
-	ck_assert_int_eq(get_timed(&conf, url("/status/503?retry_after=5"),
+	ck_assert_int_eq(get_timed(&conf, URL("/status/503?retry_after=5"),
 	    &r, &ms), -1);
 	ck_assert_int_eq(r.error, HTTP_E_DEADLINE);
 	ck_assert_int_eq(r.tries, 1);
@@ -356,7 +334,7 @@ START_TEST(test_deadline_cuts_a_slow_try_short)
 	int64_t ms;
 
 	conf.deadline_ms = 800;
-	ck_assert_int_eq(get_timed(&conf, url("/slow?ms=3000"), &r, &ms), -1);
+	ck_assert_int_eq(get_timed(&conf, URL("/slow?ms=3000"), &r, &ms), -1);
 	ck_assert_int_eq(r.error, HTTP_E_DEADLINE);
 	ck_assert_int_ge(ms, 700);
 	ck_assert_int_lt(ms, 2000);
@@ -382,7 +360,7 @@ START_TEST(test_callers_deadline_ends_the_request)
 	c = http_new(&conf);
 	ck_assert_ptr_nonnull(c);
 	deadline_set(&dl, 800);
-	req.url = url("/slow?ms=3000");
+	req.url = URL("/slow?ms=3000");
 	req.deadline = &dl;
 	t0 = util_now_ms();
 	ck_assert_int_eq(http_request(c, &req, &r), -1);
@@ -391,7 +369,7 @@ START_TEST(test_callers_deadline_ends_the_request)
 	ck_assert_int_lt(ms, 2000);
 	http_resp_free(&r);
 	deadline_set(&dl, 60000);
-	req.url = url("/status/200");
+	req.url = URL("/status/200");
 	ck_assert_int_eq(http_request(c, &req, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	http_resp_free(&r);
@@ -405,12 +383,12 @@ START_TEST(test_oversized_body_is_refused)
 	struct http_resp r;
 
 	conf.max_body = 1000;
-	ck_assert_int_eq(get(&conf, url("/big?bytes=1000"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/big?bytes=1000"), &r), 0);
 	ck_assert_uint_eq(r.len, 1000);
 	http_resp_free(&r);
-	get_fails(&conf, url("/big?bytes=1001"), HTTP_E_TOOBIG, 1);
+	get_fails(&conf, URL("/big?bytes=1001"), HTTP_E_TOOBIG, 1);
 	/* Without a Content-Length only the body callback can stop it. */
-	get_fails(&conf, url("/big?bytes=300000&nolength=1"), HTTP_E_TOOBIG,
+	get_fails(&conf, URL("/big?bytes=300000&nolength=1"), HTTP_E_TOOBIG,
 	    1);
 }
 END_TEST
@@ -420,7 +398,7 @@ START_TEST(test_wrong_ca_is_refused_and_not_retried)
 	struct http_conf conf = conf_test();
 
 	conf.cafile = wrongca;
-	get_fails(&conf, url("/ok"), HTTP_E_TLS, 1);
+	get_fails(&conf, URL("/ok"), HTTP_E_TLS, 1);
 	ck_assert_int_eq(http_exit_status(HTTP_E_TLS), MKP_EXIT_FAIL);
 }
 END_TEST
@@ -430,7 +408,7 @@ START_TEST(test_system_store_does_not_trust_the_test_ca)
 	struct http_conf conf = conf_test();
 
 	conf.cafile = NULL;
-	get_fails(&conf, url("/ok"), HTTP_E_TLS, 1);
+	get_fails(&conf, URL("/ok"), HTTP_E_TLS, 1);
 }
 END_TEST
 
@@ -456,7 +434,7 @@ START_TEST(test_proxy_in_the_environment_is_ignored)
 
 	for (i = 0; vars[i] != NULL; i++)
 		setenv(vars[i], "http://127.0.0.1:1", 1);
-	rc = get(&conf, url("/ok"), &r);
+	rc = get(&conf, URL("/ok"), &r);
 	for (i = 0; vars[i] != NULL; i++)
 		unsetenv(vars[i]);
 	ck_assert_int_eq(rc, 0);
@@ -472,7 +450,7 @@ START_TEST(test_token_from_env_is_sent_as_bearer)
 
 	setenv("MKP_TEST_TOKEN", "tok-env-123", 1);
 	conf.token_env = "MKP_TEST_TOKEN";
-	ck_assert_int_eq(get(&conf, url("/echo"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/echo"), &r), 0);
 	unsetenv("MKP_TEST_TOKEN");
 	assert_json_str(&r, "headers.authorization", "Bearer tok-env-123");
 	assert_json_str(&r, "headers.user-agent", "mkprov/0.1");
@@ -492,7 +470,7 @@ START_TEST(test_token_from_file_is_sent_without_its_newline)
 	ck_assert_int_eq(util_write_atomic(path, "tok-file-456\n", 13,
 	    0600), 0);
 	conf.token_file = path;
-	ck_assert_int_eq(get(&conf, url("/echo"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/echo"), &r), 0);
 	assert_json_str(&r, "headers.authorization", "Bearer tok-file-456");
 	http_resp_free(&r);
 }
@@ -510,7 +488,7 @@ START_TEST(test_token_from_a_dotenv_file_is_taken_by_its_key)
 	    0600), 0);
 	conf.token_file = path;
 	conf.token_key = "API_TOKEN";
-	ck_assert_int_eq(get(&conf, url("/echo"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/echo"), &r), 0);
 	assert_json_str(&r, "headers.authorization", "Bearer tok-env-789");
 	http_resp_free(&r);
 	conf.token_key = "NO_SUCH_KEY";
@@ -528,7 +506,7 @@ START_TEST(test_token_the_caller_holds_is_sent_as_bearer)
 	struct http_resp r;
 
 	conf.token = "tok-held-42";
-	ck_assert_int_eq(get(&conf, url("/echo"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/echo"), &r), 0);
 	assert_json_str(&r, "headers.authorization", "Bearer tok-held-42");
 	http_resp_free(&r);
 }
@@ -599,7 +577,7 @@ START_TEST(test_token_never_appears_in_the_log_even_at_vv)
 	conf.token_env = "MKP_TEST_TOKEN";
 	log_verbosity = 2;
 	log_capture();
-	ck_assert_int_eq(get(&conf, url("/echo?key=vv"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/echo?key=vv"), &r), 0);
 	log = log_capture_end();
 	log_verbosity = 0;
 	unsetenv("MKP_TEST_TOKEN");
@@ -623,7 +601,7 @@ START_TEST(test_secret_bodies_are_never_traced)
 	struct http_resp r;
 	char *log;
 
-	req.url = url("/echo?key=sb");
+	req.url = URL("/echo?key=sb");
 	c = http_new(&conf);
 	ck_assert_ptr_nonnull(c);
 	log_verbosity = 2;
@@ -646,7 +624,7 @@ START_TEST(test_connection_reset_is_retried)
 	struct http_conf conf = conf_test();
 	struct http_resp r;
 
-	ck_assert_int_eq(get(&conf, url("/reset?n=2&key=rst"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/reset?n=2&key=rst"), &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(r.tries, 3);
 	http_resp_free(&r);
@@ -677,7 +655,7 @@ START_TEST(test_redirect_is_not_followed)
 	struct http_conf conf = conf_test();
 	struct http_resp r;
 
-	ck_assert_int_eq(get(&conf, url("/redirect"), &r), 0);
+	ck_assert_int_eq(get(&conf, URL("/redirect"), &r), 0);
 	ck_assert_int_eq(r.status, 302);
 	ck_assert_pstr_eq(http_header(&r, "Location"), "/ok");
 	http_resp_free(&r);
@@ -687,7 +665,7 @@ END_TEST
 START_TEST(test_json_body_is_posted_with_its_content_type)
 {
 	struct http_conf conf = conf_test();
-	struct http_req req = { .url = url("/echo"), .body = "{\"a\":1}" };
+	struct http_req req = { .url = URL("/echo"), .body = "{\"a\":1}" };
 	struct http_client *c;
 	struct http_resp r;
 
@@ -740,11 +718,11 @@ START_TEST(test_many_requests_run_at_once_and_all_complete)
 	memset(reqs, 0, sizeof(reqs));
 	for (i = 0; i < 20; i++) {
 		if (i < 8)
-			reqs[i].url = url("/slow?ms=600");
+			reqs[i].url = URL("/slow?ms=600");
 		else if (i < 14)
-			reqs[i].url = url("/status/503?n=1&key=m%zu", i);
+			reqs[i].url = URL("/status/503?n=1&key=m%zu", i);
 		else
-			reqs[i].url = url("/reset?n=1&key=m%zu", i);
+			reqs[i].url = URL("/reset?n=1&key=m%zu", i);
 	}
 	ck_assert_ptr_nonnull(c = http_new(&conf));
 	t0 = util_now_ms();
@@ -771,9 +749,9 @@ START_TEST(test_one_failure_in_a_batch_spares_the_others)
 
 	memset(reqs, 0, sizeof(reqs));
 	conf.max_body = 1000;
-	reqs[0].url = url("/ok");
-	reqs[1].url = url("/big?bytes=5000");
-	reqs[2].url = url("/status/502?n=1&key=batch");
+	reqs[0].url = URL("/ok");
+	reqs[1].url = URL("/big?bytes=5000");
+	reqs[2].url = URL("/status/502?n=1&key=batch");
 	ck_assert_ptr_nonnull(c = http_new(&conf));
 	ck_assert_int_eq(http_request_many(c, reqs, resps, 3), -1);
 	ck_assert_int_eq(resps[0].status, 200);
@@ -796,7 +774,7 @@ START_TEST(test_backoff_and_reset_waits_are_bounded_by_the_cap)
 	conf.backoff_base_ms = 1000;
 	conf.backoff_cap_ms = 100;
 	conf.max_tries = 4;
-	ck_assert_int_eq(get_timed(&conf, url("/status/503?reset=30"), &r,
+	ck_assert_int_eq(get_timed(&conf, URL("/status/503?reset=30"), &r,
 	    &ms), 0);
 	ck_assert_int_eq(r.status, 503);
 	ck_assert_int_eq(r.tries, 4);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,33 @@ fixture_https_stop(struct fixture_https *f)
 		close(f->lifeline);
 		f->lifeline = -1;
 	}
+}
+
+/* How many URLs from fixture_url may be alive at once. */
+#define FIXTURE_NURLS		32
+
+/*
+ * Make "https://127.0.0.1:PORT" of f followed by the formatted path,
+ * in one of FIXTURE_NURLS buffers used in turn, so that a batch of
+ * requests can hold its URLs without freeing them.  Returns it.
+ */
+static inline const char *
+fixture_url(const struct fixture_https *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline const char *
+fixture_url(const struct fixture_https *f, const char *fmt, ...)
+{
+	static char	 bufs[FIXTURE_NURLS][256];
+	static int	 next;
+	char		*b = bufs[next++ % FIXTURE_NURLS];
+	va_list		 ap;
+	int		 n;
+
+	n = snprintf(b, sizeof(bufs[0]), "https://127.0.0.1:%d", f->port);
+	va_start(ap, fmt);
+	vsnprintf(b + n, sizeof(bufs[0]) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return b;
 }
 
 /*

@@ -15,10 +15,20 @@ Authentication (FACTS 2.5 and public captures of the live API):
   unknown token                  403, 9109 "Invalid access token"
                                  (on /user/tokens/verify: 401, 1000)
   token not scoped to the zone   403, 10000 "Authentication error"
+  zone-scoped token, GET /zones  403 (status guessed), 0 "Actor
+  without name=                  'com.cloudflare.api.token.<id>'
+                                 requires permission
+                                 'com.cloudflare.api.account.zone.list'
+                                 to list zones" (FACTS 2.2)
+
+A real API token is usually scoped to the zones it edits, so that is
+how the sandbox seeds its own; an account-wide token (config "token")
+exists only when a test asks for one.
 
 Config keys (all optional):
-  token        the API token (any zone)
-  tokens       {token: [zone names]}: more tokens, scoped to zones
+  token        an account-wide API token: every zone, and may list
+               them all (none by default)
+  tokens       {token: [zone names]}: tokens scoped to those zones
   rate_limit   requests per 5 minutes (1200); past it, 429 code 971
   edge_ips     what proxied names resolve to for A (["104.16.0.1"])
   edge_ips6    ... and for AAAA (["2606:4700::6810:1"])
@@ -86,7 +96,7 @@ class CloudflareFake(common.Fake):
     name = "cloudflare"
     api = "Cloudflare API v4 and DNS-over-HTTPS (mkprov sandbox fake)"
     prefix = "/client/v4"
-    defaults = {"token": "sandbox-cloudflare-token", "tokens": {},
+    defaults = {"token": None, "tokens": {},
                 "rate_limit": 1200, "edge_ips": ["104.16.0.1"],
                 "edge_ips6": ["2606:4700::6810:1"], "zones": [],
                 "account": {"id": "5a1d0b0c1e2f3a4b5c6d7e8f9a0b1c2d",
@@ -201,9 +211,13 @@ class CloudflareFake(common.Fake):
 
     def _token_zones(self, token):
         """None for every zone, a list of zone names, False: unknown."""
-        if token == self.config["token"]:
+        if self.config["token"] and token == self.config["token"]:
             return None
         return self.config["tokens"].get(token, False)
+
+    def _token_id(self, token):
+        """The id the API gives a token (verify, error messages)."""
+        return common.stable_hex("token", token)
 
     def no_route(self, req):
         if not req.path.startswith(self.prefix):
@@ -273,7 +287,7 @@ class CloudflareFake(common.Fake):
             raise route_error("/client/v4/zones/%s" % zid)
         if req is not None:
             allowed = self._token_zones(req.token)
-            if allowed and zone["name"] not in allowed:
+            if allowed is not None and zone["name"] not in allowed:
                 raise ApiError(403, 10000, "Authentication error")
         return zone
 
@@ -292,13 +306,23 @@ class CloudflareFake(common.Fake):
 
     @route("GET", "/client/v4/zones")
     def list_zones(self, req):
-        """GET /zones?name=: a token sees only its own zones."""
+        """GET /zones?name=: a token sees only its own zones.
+
+        A zone-scoped token must name the zone (FACTS 2.2).  FACTS
+        gives code 0 and the message but no HTTP status: 403 is a
+        guess, the status Cloudflare gives other permission errors.
+        """
         allowed = self._token_zones(req.token)
         name, status = req.arg("name"), req.arg("status")
+        if allowed is not None and not name:
+            raise ApiError(403, 0, "Actor 'com.cloudflare.api.token.%s' "
+                           "requires permission 'com.cloudflare.api."
+                           "account.zone.list' to list zones"
+                           % self._token_id(req.token))
         found = [z for z in self.zones.values()
                  if (name is None or z["name"] == name.lower())
                  and (status is None or z["status"] == status)
-                 and (not allowed or z["name"] in allowed)]
+                 and (allowed is None or z["name"] in allowed)]
         return self._page(req, found, 20, 50)
 
     @route("GET", "/client/v4/zones/{zone}")
@@ -309,7 +333,7 @@ class CloudflareFake(common.Fake):
     @route("GET", "/client/v4/user/tokens/verify")
     def verify_token(self, req):
         """GET /user/tokens/verify: the token is valid and active."""
-        reply = self._ok({"id": common.stable_hex("token", req.token),
+        reply = self._ok({"id": self._token_id(req.token),
                           "status": "active"})
         reply.body["messages"] = [{"code": 10000, "message": "This API "
                                    "Token is valid and active",

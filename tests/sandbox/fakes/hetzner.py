@@ -20,7 +20,10 @@ Config keys (all optional):
   action_errors          {command: {"code", "message"}}: actions of
                          that command end in status "error"
 
-A created server asks hooks.server_created() for its IPv4 address
+A created server asks hooks.server_created() for its IPv4 address,
+calls hooks.server_running() once its status first reaches
+"running" (the create action's action_seconds plus boot_seconds
+later; never for a server created with start_after_create false),
 and a deleted one calls hooks.server_deleted() once its action is
 done.  Hooks run under the state lock: they must not wait for other
 threads that call this fake.
@@ -51,8 +54,15 @@ from . import hetzner_catalog as catalog
 from . import hetzner_labels as labels
 from .common import ApiError, Reply, route, rfc3339
 
-# The first code the official table gives each status, and its text;
-# used when a fault names only a status.
+# The code and text a fault answers with when it names only a status.
+# Each code is one that FACTS 1.3's official table gives that status,
+# the first where it gives several, except for 409 and 422: there the
+# code of a failure on Hetzner's side (conflict, service_error) is
+# taken rather than one that blames the request (uniqueness_error,
+# invalid_input), since an injected fault stands for the API failing.
+# 502 bad_gateway is not in the table: hcloud-go knows the code and
+# retries it (FACTS 1.3 notes).  The texts paraphrase the table's
+# meaning column.
 STATUS_CODES = {
     400: ("json_error", "invalid JSON input in your request"),
     401: ("unauthorized", "unable to authenticate"),
@@ -104,6 +114,10 @@ class HostHooks:
             ip = "127.0.0.%d" % self._next
             self._next += 1
         return ip
+
+    def server_running(self, server_id, since):
+        """The server has been running since the UNIX time since: its
+        host may boot (answer SSH) from now on."""
 
     def server_deleted(self, server_id):
         """The server is gone; its host may be stopped."""
@@ -262,7 +276,19 @@ class HetznerFake(common.Fake):
                 act["obj"]["progress"] = int(100 * elapsed
                                              / act["duration"])
         for sid, meta in self.server_meta.items():
-            self.servers[sid]["status"] = self._status(meta, now)
+            status = self._status(meta, now)
+            self.servers[sid]["status"] = status
+            if status == "running" and not meta["announced"]:
+                meta["announced"] = True
+                self._tell("server_running", sid, meta["running"])
+
+    def _tell(self, hook, *args):
+        """Call a host hook; its failure is printed, never raised, so
+        that the API's state moves on whatever the owner does."""
+        try:
+            getattr(self.hooks, hook)(*args)
+        except Exception:
+            traceback.print_exc()
 
     def _status(self, meta, now):
         """A server's status at time now, from its timeline."""
@@ -411,17 +437,22 @@ class HetznerFake(common.Fake):
         return json.loads(reply.data)
 
     def _age(self, sid, now, age):
-        """Move a new server's timeline back: created age s ago, up."""
-        born = now - max(0.0, float(age))
+        """Move a new server's whole timeline back by age seconds (at
+        least far enough for it to run now): its creation, its actions
+        and its boot keep their order and durations, so "created" is
+        its create action's "started" and each action's "finished"
+        its start plus its duration, as for a server made back then."""
         meta = self.server_meta[sid]
-        meta["ready"] = meta["running"] = born
-        self.servers[sid]["created"] = rfc3339(born)
+        shift = max(float(age), meta["running"] - now)
+        meta["ready"] -= shift
+        meta["running"] -= shift
         for aid in list(self.running):
             act = self.actions[aid]
             if sid in [r["id"] for r in act["obj"]["resources"]]:
-                act["start"] = born
-                act["duration"] = min(act["duration"], now - born)
-                act["obj"]["started"] = rfc3339(born)
+                act["start"] -= shift
+                act["obj"]["started"] = rfc3339(act["start"])
+                if act["obj"]["command"] == "create_server":
+                    self.servers[sid]["created"] = act["obj"]["started"]
         self.tick(now)
 
     def _create_server(self, body):
@@ -455,7 +486,7 @@ class HetznerFake(common.Fake):
         self.servers[sid] = server
         self.server_meta[sid] = {"ready": ready, "running": running,
                                  "start": req["start"],
-                                 "deleting": False}
+                                 "deleting": False, "announced": False}
         res = [{"id": sid, "type": "server"}]
         action = self._new_action("create_server", res, ready - now)
         nexts = []
@@ -664,10 +695,7 @@ class HetznerFake(common.Fake):
         """The delete action is done: drop the server, tell the hooks."""
         self.servers.pop(sid, None)
         self.server_meta.pop(sid, None)
-        try:
-            self.hooks.server_deleted(sid)
-        except Exception:
-            traceback.print_exc()
+        self._tell("server_deleted", sid)
 
     @route("POST", "/v1/servers/{id:int}/actions/change_protection")
     def change_protection(self, req):
