@@ -9,9 +9,14 @@
 #                                    SSL_CERT_FILE, REQUESTS_CA_BUNDLE
 #                                    and NODE_EXTRA_CA_CERTS) and the
 #                                    sandbox-only credentials
+#   SANDBOX_CONFIG=FILE             sandbox.json keys to change (net,
+#                                    ssh_port...), so that a second
+#                                    sandbox can run beside another
 
 SANDBOX_RUN ?= $(TOP)/state/sandbox
-SANDBOXCTL := $(TOP)/tests/sandbox/sandboxctl --rundir $(SANDBOX_RUN)
+SANDBOX_CONFIG ?=
+SANDBOXCTL := $(TOP)/tests/sandbox/sandboxctl --rundir $(SANDBOX_RUN) \
+	$(if $(SANDBOX_CONFIG),--config $(SANDBOX_CONFIG))
 
 .PHONY: sandbox-up sandbox-down sandbox-status sandbox-env
 sandbox-up: | deps

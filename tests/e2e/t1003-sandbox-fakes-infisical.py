@@ -6,11 +6,15 @@ every required key and type, and the error envelope with its names.
 """
 
 import base64
+import http.client
+import http.server
 import json
 import os
 import re
 import sys
+import threading
 import time
+import unittest
 
 TOP = os.environ.get("MKP_TOP") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -36,6 +40,24 @@ REQUIRED = {"id": str, "_id": str, "workspace": str, "environment": str,
             "secretValue": str, "secretComment": str, "createdAt": str,
             "updatedAt": str, "secretValueHidden": bool}
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+# Requests no Infisical route takes, with or without a token, even a
+# garbage one: Fastify answers them before any auth hook runs.
+UNKNOWN_ROUTES = (("GET", "/api/v9/nothing", None),
+                  ("GET", "/api/v9/nothing?x=1&y=a%20b", "garbage"),
+                  ("DELETE", "/api/status", None),
+                  ("POST", "/api/v1/auth/universal-auth/nothing", None),
+                  ("PUT", "/", None))
+
+
+def fastify_404(method, target):
+    """What a real Infisical sends for a route it does not have:
+    Fastify's default not-found body, byte for byte (fourOhFour.js
+    basic404; a self-hosted instance's answer quoted in issue
+    Infisical/infisical#5034), with no reqId: Infisical sets no
+    not-found handler, so its error envelope is not used."""
+    return ('{"message":"Route %s:%s not found","error":"Not Found",'
+            '"statusCode":404}' % (method, target)).encode()
 
 
 class InfisicalCase(testing.FakeCase):
@@ -169,11 +191,13 @@ class Auth(InfisicalCase):
             self.admin_call("POST", "ratelimit", {"remaining": 600})
 
     def test_unknown_route(self):
-        """Unknown routes and methods get Fastify's 404"""
-        data = self.call("GET", "/api/v9/nothing", status=404)
-        self.assertEqual(data["message"], "Route GET:/api/v9/nothing "
-                         "not found")
-        self.call("DELETE", "/api/status", status=404)
+        """Unknown routes and methods get Fastify's 404, not the envelope"""
+        for method, target, token in UNKNOWN_ROUTES:
+            resp = self.admin.request(method, target, token=token)
+            self.assertEqual(resp.status, 404, resp.body)
+            self.assertEqual(resp.header("Content-Type"),
+                             "application/json; charset=utf-8")
+            self.assertEqual(resp.body, fastify_404(method, target))
 
 
 class Secrets(InfisicalCase):
@@ -261,6 +285,51 @@ class Secrets(InfisicalCase):
                           for s in deep["secrets"]},
                          {("/shared", "S3_REGION"),
                           ("/shared/deep", "DEEP")})
+
+
+class StandIn(unittest.TestCase):
+    """The Infisical stand-in of the sandbox hosts (services.py), served
+    here in-process over plain HTTP, as Traefik reaches it."""
+
+    @classmethod
+    def setUpClass(cls):
+        import services
+        cls.server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), services.InfisicalHandler)
+        cls.server.record = {}
+        cls.thread = threading.Thread(target=cls.server.serve_forever,
+                                      daemon=True)
+        cls.thread.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server.server_close()
+
+    def request(self, method, target):
+        """(status, content type, body) of one request."""
+        conn = http.client.HTTPConnection(*self.server.server_address,
+                                          timeout=10)
+        try:
+            conn.request(method, target)
+            resp = conn.getresponse()
+            return (resp.status, resp.getheader("Content-Type"),
+                    resp.read())
+        finally:
+            conn.close()
+
+    def test_unknown_route(self):
+        """The stand-in answers unknown routes with the fake's 404 bytes"""
+        for method, target, _ in UNKNOWN_ROUTES:
+            self.assertEqual(self.request(method, target),
+                             (404, "application/json; charset=utf-8",
+                              fastify_404(method, target)), target)
+
+    def test_ui_page(self):
+        """The stand-in serves the web UI's page for GET outside /api"""
+        status, ctype, body = self.request("GET", "/login")
+        self.assertEqual((status, ctype), (200, "text/html; charset=utf-8"))
+        self.assertIn(b"Infisical", body)
 
 
 if __name__ == "__main__":

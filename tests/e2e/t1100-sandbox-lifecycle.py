@@ -16,6 +16,7 @@ import http.client
 import ipaddress
 import json
 import os
+import pwd
 import ssl
 import subprocess
 import sys
@@ -138,7 +139,8 @@ def on_bruno(env, command, timeout):
     operator's key, its host key pinned: the finished process, its
     stdout and stderr together."""
     argv = ssh_argv(env["MKP_SSH_KEY"], env["MKP_SSH_PORT"],
-                    env["MKP_SSH_KNOWN_HOSTS"], "root@127.0.0.30", command)
+                    env["MKP_SSH_KNOWN_HOSTS"],
+                    env["MKP_SSH_USER"] + "@127.0.0.30", command)
     return subprocess.run(argv, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           timeout=timeout)
@@ -208,6 +210,8 @@ class SandboxLifecycle(unittest.TestCase):
                 "$INFISICAL_API_URL/v1/auth/universal-auth/login" \
                 >/dev/null &&
             test -r "$MKP_SSH_KEY" && test "$MKP_SSH_PORT" = 2322 &&
+            if [ "$(id -u)" = 0 ]; then u=root; else u=$(id -un); fi &&
+            test "$MKP_SSH_USER" = "$u" &&
             echo all-reached
         """
         r = subprocess.run(["sh", "-c", script, "sh", CTL, self.box.run],
@@ -340,6 +344,29 @@ class SandboxLifecycle(unittest.TestCase):
                      "postgres", "redis"):
             self.assertIn(" %s " % name, " " + out, out)
         self.assertTrue(out.endswith("t\n"), out)
+
+    def test_clusters_run_as_their_owner(self):
+        """bruno's clusters run as postgres under root, else as the user
+        who started the sandbox, each in a 0700 data directory it owns"""
+        log = open(os.path.join(self.box.run, "logs",
+                                "supervisor.log")).read()
+        if "services skipped" in log:
+            self.skipTest("the docker stand-in or the seed is missing")
+        want = pwd.getpwnam("postgres").pw_uid if os.getuid() == 0 \
+            else os.getuid()
+        procs = [r for r in read_json(os.path.join(self.box.run,
+                                                   "pids.json"))["procs"]
+                 if r["host"] == "bruno" and r["state"] == "running"
+                 and r["argv"][0].endswith("/postgres")]
+        self.assertEqual(len(procs), 2, procs)
+        for rec in procs:
+            with open("/proc/%d/status" % rec["pid"]) as f:
+                uids = [line.split()[1:] for line in f
+                        if line.startswith("Uid:")][0]
+            self.assertEqual(set(map(int, uids)), {want}, rec["argv"])
+            st = os.stat(rec["argv"][rec["argv"].index("-D") + 1])
+            self.assertEqual((st.st_uid, st.st_mode & 0o7777),
+                             (want, 0o700), rec["argv"])
 
     def test_previous_server_is_old(self):
         """bruno was created 97 days ago, its actions done back then"""

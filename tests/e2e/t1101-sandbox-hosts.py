@@ -59,10 +59,11 @@ class HostsBox(Box):
                 return json.loads(reply.readline())
 
 
-def ssh(ip, key, known_hosts, command, user="root"):
-    """Real ssh, non-interactive, pinned: (status, stdout, stderr)."""
+def ssh(box, ip, key, known_hosts, command):
+    """Real ssh, non-interactive, pinned, as the user the sandbox's
+    hosts let in: (status, stdout, stderr)."""
     r = subprocess.run(
-        ssh_argv(key, PORT, known_hosts, "%s@%s" % (user, ip), command,
+        ssh_argv(key, PORT, known_hosts, box.target(ip), command,
                  "ConnectTimeout=10"),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, timeout=60)
@@ -111,7 +112,8 @@ class SandboxHosts(unittest.TestCase):
     def on_host(self, command):
         """Run command on the new host with the requested device key
         and the seeded host key pinned: (status, stdout, stderr)."""
-        return ssh(self.ip, self.device, self.pinned(self.hostpub), command)
+        return ssh(self.box, self.ip, self.device,
+                   self.pinned(self.hostpub), command)
 
     def test_create_server(self):
         """POST /servers gives 201, initializing, a fresh 127.0.0.N"""
@@ -164,19 +166,20 @@ class SandboxHosts(unittest.TestCase):
     def test_only_the_requested_key_logs_in(self):
         """the requested device key logs in; any other key is refused"""
         pins = self.pinned(self.hostpub)
-        code, out, err = ssh(self.ip, self.device, pins,
+        code, out, err = ssh(self.box, self.ip, self.device, pins,
                              "echo in as $(id -un) on $MKP_SANDBOX_HOST")
         self.assertEqual(code, 0, err)
-        self.assertEqual(out, "in as root on app-1\n")
+        self.assertEqual(out, "in as %s on app-1\n"
+                         % self.box.env["MKP_SSH_USER"])
         for key in (self.other_device, self.stranger):
-            code, out, err = ssh(self.ip, key, pins, "true")
+            code, out, err = ssh(self.box, self.ip, key, pins, "true")
             self.assertEqual(code, 255, key)
             self.assertIn("Permission denied", err)
 
     def test_wrong_pin_is_refused(self):
         """ssh refuses the host when another host key is pinned"""
         pins = self.pinned(open(self.stranger + ".pub").read())
-        code, out, err = ssh(self.ip, self.device, pins, "true")
+        code, out, err = ssh(self.box, self.ip, self.device, pins, "true")
         self.assertEqual(code, 255)
         self.assertIn("Host key verification failed", err)
 
@@ -288,7 +291,7 @@ class SandboxHosts(unittest.TestCase):
         self.assertTrue(wait_for(lambda: port_open(ip, PORT), 10))
         with open(pub) as f:
             known = self.pinned(f.read(), ip, "known_hosts_app2")
-        code, out, err = ssh(ip, self.device, known,
+        code, out, err = ssh(self.box, ip, self.device, known,
                              "cloud-init status --wait --long")
         self.assertEqual(code, 2, out + err)
         self.assertRegex(out, r"^\.+status: done\n")

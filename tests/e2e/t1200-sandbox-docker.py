@@ -124,7 +124,7 @@ def ssh(box, ip, command, stdin=b"", pinned=False):
     not checked."""
     known = box.env["MKP_SSH_KNOWN_HOSTS"] if pinned else None
     argv = ssh_argv(box.env["MKP_SSH_KEY"], box.env["MKP_SSH_PORT"], known,
-                    "root@" + ip, command, "LogLevel=ERROR")
+                    box.target(ip), command, "LogLevel=ERROR")
     return Result(subprocess.run(argv, input=stdin, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, timeout=90))
 

@@ -48,14 +48,17 @@ test_expect_success 'the server stamp holds the facts of the server' '
 
 test_expect_success 'the pinned host key opens the server; user data key does not' '
 	ip=$(jq -r .ipv4 $S/server-ready.json) &&
+	user=$(. $SANDBOX_RUN/env && echo "$MKP_SSH_USER") &&
 	ssh -F /dev/null -i $SANDBOX_RUN/keys/macmini -p 2222 \
 	    -o BatchMode=yes -o StrictHostKeyChecking=yes \
-	    -o UserKnownHostsFile=$S/known_hosts root@$ip true &&
+	    -o UserKnownHostsFile=$S/known_hosts $user@$ip true &&
 	awk "{print \"[$ip]:2222\", \$1, \$2}" $S/host_key_initial.pub \
 	    >initial_known_hosts &&
 	! ssh -F /dev/null -i $SANDBOX_RUN/keys/macmini -p 2222 \
 	    -o BatchMode=yes -o StrictHostKeyChecking=yes \
-	    -o UserKnownHostsFile=initial_known_hosts root@$ip true &&
+	    -o UserKnownHostsFile=initial_known_hosts $user@$ip true \
+	    2>ssh.err &&
+	test_grep "Host key verification failed" ssh.err &&
 	test ! -e $S/host_key_initial
 '
 

@@ -123,8 +123,10 @@ class Box:
     name tags the temporary directory (mkp-NAME.*); config holds the
     test's own ssh port and address range, so that it cannot clash
     with another sandbox.  The directory is searchable by others
-    (0711): PostgreSQL clusters run as the postgres user inside it.
-    env holds the exports of `sandboxctl env` once read.
+    (0711): when the tests run as root, PostgreSQL clusters run as
+    the postgres user inside it.  env holds the exports of
+    `sandboxctl env` once read; its MKP_SSH_USER is the user the
+    hosts let in (root, or the user running the tests).
     """
 
     def __init__(self, name, config):
@@ -135,6 +137,10 @@ class Box:
         with open(self.config, "w") as f:
             json.dump(config, f)
         self.env = {}
+
+    def target(self, ip):
+        """USER@IP for ssh to a host of this sandbox (read_env first)."""
+        return "%s@%s" % (self.env["MKP_SSH_USER"], ip)
 
     def ctl(self, *words):
         """Run sandboxctl on this sandbox: (status, stdout+stderr)."""

@@ -24,7 +24,10 @@ alive, so a process that dies on its own shows as exited.  An
 injected crash (inject_exit) follows the container's restart policy.
 PostgreSQL clusters listen on the host's address with the image's
 authentication (password over TCP, trust on a local socket, which
-lives in the abstract namespace).
+lives in the abstract namespace).  initdb refuses root, so a sandbox
+started by root runs its clusters as the postgres account (runuser);
+one started by any other user runs them as that user, who owns the
+run directory and cannot switch to another account anyway.
 """
 
 import fcntl
@@ -1279,17 +1282,27 @@ Error: Database is uninitialized and superuser password is not specified.
 
 
 def _pg_user():
-    """The postgres account clusters run as (initdb refuses
-    root).
-    """
+    """The account clusters run as: postgres when the sandbox runs as
+    root (initdb refuses root), else the sandbox's own user."""
     import pwd
-    return pwd.getpwnam("postgres")
+    if os.getuid() == 0:
+        try:
+            return pwd.getpwnam("postgres")
+        except KeyError:
+            raise DockerError("sandbox: no user postgres: PostgreSQL "
+                              "clusters cannot run as root: install "
+                              "the postgresql package (make deps)")
+    return pwd.getpwuid(os.getuid())
 
 
 def _searchable(host, path):
     """Make the directories from the run directory down to `path`
     searchable by others, so the postgres user can reach its cluster;
-    fail naming the first directory above the run dir it cannot pass."""
+    fail naming the first directory above the run dir it cannot pass.
+    Nothing to do when the sandbox is not root's: its clusters run as
+    the user who owns the run directory."""
+    if os.getuid() != 0:
+        return
     run = os.path.abspath(host.run)
     here = os.path.dirname(run)
     while here != "/":
@@ -1328,9 +1341,12 @@ def _pg_port(host, name):
     return ports[name]
 
 
-def _as_postgres(argv, stdin=None):
-    """Run a PostgreSQL tool as the postgres user; return its output."""
-    proc = subprocess.run(["runuser", "-u", "postgres", "--"] + argv,
+def _as_pg_user(argv, stdin=None):
+    """Run a PostgreSQL tool as the clusters' account (_pg_user):
+    through runuser as root, directly otherwise; return its output."""
+    prefix = ["runuser", "-u", _pg_user().pw_name, "--"] \
+        if os.getuid() == 0 else []
+    proc = subprocess.run(prefix + argv,
                           input=stdin, capture_output=True, text=True)
     if proc.returncode != 0:
         raise DockerError("sandbox: %s: %s" % (
@@ -1363,18 +1379,22 @@ def _initdb(host, rec, datadir):
     password = env.get("POSTGRES_PASSWORD", "")
     method = env.get("POSTGRES_HOST_AUTH_METHOD") or "scram-sha-256"
     pw = _pg_user()
+    # PostgreSQL wants its data directory owned by the account it runs
+    # as, mode 0700 (initdb keeps it so); as root, that is postgres.
     os.makedirs(datadir, mode=0o700, exist_ok=True)
-    os.chown(datadir, pw.pw_uid, pw.pw_gid)
+    os.chmod(datadir, 0o700)
     pwfile = os.path.join(host.pgdir, ".pw-" + rec["name"])
     with open(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
                       0o600), "w", encoding="utf-8") as f:
         f.write(password + "\n")
-    os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+    if os.getuid() == 0:
+        os.chown(datadir, pw.pw_uid, pw.pw_gid)
+        os.chown(pwfile, pw.pw_uid, pw.pw_gid)
     auth = ["--auth-local=trust", "--auth-host=" + method]
     if password:
         auth.append("--pwfile=" + pwfile)
     try:
-        out = _as_postgres(
+        out = _as_pg_user(
             [PG_BIN + "/initdb", "-D", datadir, "-U", user, "-E", "UTF8",
              "--locale=C.UTF-8", "--no-sync", "--no-instructions"]
             + auth + shlex.split(env.get("POSTGRES_INITDB_ARGS", "")))
@@ -1386,9 +1406,9 @@ def _initdb(host, rec, datadir):
                 "host all all 127.0.0.0/8 %s\n"
                 "host all all ::1/128 %s\n" % (method, method))
     if database != "postgres":
-        out += _as_postgres([PG_BIN + "/postgres", "--single", "-D",
-                             datadir, "-c", "fsync=off", "postgres"],
-                            "CREATE DATABASE %s;\n" % _ident(database))
+        out += _as_pg_user([PG_BIN + "/postgres", "--single", "-D",
+                            datadir, "-c", "fsync=off", "postgres"],
+                           "CREATE DATABASE %s;\n" % _ident(database))
     _log_line(rec, out + "\nPostgreSQL init process complete; ready for "
                          "start up.\n")
 
@@ -1423,7 +1443,7 @@ def _postgres_argv(host, rec):
     argv = [PG_BIN + "/postgres", "-D", datadir, "-h", ip, "-p", str(port),
             "-c", "unix_socket_directories=" + sock, "-c", "fsync=off",
             "-c", "full_page_writes=off", "-c", "synchronous_commit=off"]
-    return argv, "postgres"
+    return argv, _pg_user().pw_name
 
 
 def _wait_postgres(host, rec, timeout=15.0):

@@ -90,9 +90,12 @@ def last_line(path):
 
 
 def ssh_user():
-    """sshd serves root when run as root, else only the current user."""
-    return "root" if os.getuid() == 0 else \
-        __import__("pwd").getpwuid(os.getuid()).pw_name
+    """sshd serves root when run as root, else only the current user
+    (sandboxctl exports it as MKP_SSH_USER)."""
+    if os.getuid() == 0:
+        return "root"
+    import pwd
+    return pwd.getpwuid(os.getuid()).pw_name
 
 
 class Host:

@@ -41,7 +41,10 @@ import threading
 import time
 import urllib.parse
 
-import dockerlib
+sys.dont_write_bytecode = True  # keep the source tree clean
+
+import dockerlib  # noqa: E402
+from fakes.infisical import route_not_found  # noqa: E402
 
 PSQL = "/usr/lib/postgresql/15/bin/psql"
 
@@ -252,22 +255,23 @@ def infisical_error(code, message, error):
 
 
 class InfisicalHandler(Handler):
-    """Infisical's /api/status and a not-found for the
-    rest of its API.
+    """Infisical's GET /api/status, its web UI's page for other GET
+    paths, and Fastify's 404 for everything else.
     """
     def answer(self):
-        """/api/status, or Infisical's 404 for other API paths."""
+        """/api/status; the UI's page for GET outside /api (serve-ui's
+        GET /* route, HEAD included as Fastify adds it); otherwise
+        Fastify's default 404, the same bytes as the fake's
+        (fakes/infisical.py route_not_found)."""
         path = self.path.split("?", 1)[0]
-        if path == "/api/status":
+        get = self.command in ("GET", "HEAD")
+        if get and path.rstrip("/") == "/api/status":
             return self.status()
-        if path.startswith("/api/"):
-            return self.reply(404, json.dumps({
-                "message": "Route %s:%s not found" % (self.command, path),
-                "error": "Not Found", "statusCode": 404},
-                separators=(",", ":")),
-                "application/json; charset=utf-8")
-        self.reply(200, "<!doctype html>\n<title>Infisical</title>\n",
-                   "text/html; charset=utf-8")
+        if get and not path.startswith("/api"):
+            return self.reply(200, "<!doctype html>\n<title>Infisical"
+                              "</title>\n", "text/html; charset=utf-8")
+        self.reply(404, route_not_found(self.command, self.path),
+                   "application/json; charset=utf-8")
 
     def status(self):
         """Infisical's status body, 200, whenever its database answers

@@ -138,6 +138,7 @@ class Request:
     def __init__(self, method, target, headers, body):
         url = urllib.parse.urlsplit(target)
         self.method = method
+        self.target = target      # as sent: path and query, undecoded
         self.path = urllib.parse.unquote(url.path)
         self.raw_query = url.query
         self.query = urllib.parse.parse_qs(url.query,

@@ -15,7 +15,16 @@ Choices where FACTS is silent, taken from the backend source:
   - viewSecretValue=false masks values as "<hidden-by-infisical>";
   - secrets come in the order the config lists them (the server's
     order is the database's; clients must sort, as the CLI does);
-  - an unknown route or method is 404, as Fastify answers.
+  - an unknown route, or a known one with another method, is 404 with
+    Fastify's own body, not Infisical's envelope: {"message": "Route
+    GET:/x?y not found", "error": "Not Found", "statusCode": 404},
+    compact, in that order, the request target as sent (query
+    included) and no reqId.  Infisical registers no not-found
+    handler (server/app.ts, plugins/error-handler.ts; serve-ui.ts
+    sends /api paths to Fastify's with reply.callNotFound()), so
+    fastify's fourOhFour.js basic404 answers, as a self-hosted
+    instance does in issue Infisical/infisical#5034.  A 404 the API
+    raises itself (NotFound, SecretPathNotFound) keeps the envelope.
 
 Config keys (all optional):
   identities      [{"clientId", "clientSecret"}]
@@ -66,6 +75,27 @@ ERRORS = {400: ("BadRequest", "Bad request"),
           429: ("RateLimitExceeded", "Rate limit exceeded"),
           500: ("InternalServerError", "Something went wrong"),
           504: ("GatewayTimeoutError", "Timeout error")}
+
+
+def route_not_found(method, target):
+    """The body of Fastify's default 404 (fourOhFour.js basic404), which
+    Infisical sends for a route it does not have: compact JSON, keys in
+    Fastify's order, the target as the client sent it.  The sandbox's
+    Infisical stand-in (services.py) answers with the same bytes."""
+    return json.dumps({"message": "Route %s:%s not found"
+                       % (method, target),
+                       "error": "Not Found", "statusCode": 404},
+                      separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class RouteNotFound(ApiError):
+    """No route for this method and path: Fastify answers, not
+    Infisical's error handler (see route_not_found)."""
+
+    def __init__(self, req):
+        super().__init__(404, "Not Found", "Route %s:%s not found"
+                         % (req.method, req.target))
+        self.body = route_not_found(req.method, req.target)
 
 
 def _b64(data):
@@ -163,8 +193,7 @@ class InfisicalFake(common.Fake):
                         fault.message or message)
 
     def no_route(self, req):
-        return ApiError(404, "NotFound", "Route %s:%s not found"
-                        % (req.method, req.path))
+        return RouteNotFound(req)
 
     def wrong_method(self, req, allowed):
         return self.no_route(req)
@@ -173,6 +202,8 @@ class InfisicalFake(common.Fake):
         return ApiError(400, "BadRequest", "Body is not valid JSON")
 
     def render_error(self, err, req):
+        if isinstance(err, RouteNotFound):
+            return Reply(err.status, err.body)
         return Reply(err.status, {
             "reqId": "req-" + "".join(
                 secrets.choice(string.ascii_letters + string.digits)
