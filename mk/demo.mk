@@ -9,15 +9,14 @@ DEMO_FROM ?= bruno
 DEMO_SITE := $(TOP)/tests/sandbox/site.mk
 demo_make = $(MAKE) --no-print-directory SITE=$(DEMO_SITE)
 
+# What to try next, as "command<TAB>what it does" lines.
 define DEMO_NEXT
-
-The sandbox is still running.  Try next:
-  make -n provision HOST=$(DEMO_HOST)   what a run would do (nothing now)
-  make redo-server HOST=$(DEMO_HOST)    run one phase again
-  make plan HOST=bruno-3          what provisioning another host would change
-  make provision HOST=bruno-3 FROM=$(DEMO_FROM)
-  eval "$$(make -s sandbox-env)"  then drive the fakes with curl
-  make sandbox-down               stop everything the sandbox started
+make -n provision HOST=$(DEMO_HOST)	what a run would do (nothing now)
+make redo-server HOST=$(DEMO_HOST)	run one phase again
+make plan HOST=bruno-3	what provisioning another host would change
+make provision HOST=bruno-3 FROM=$(DEMO_FROM)	provision it
+eval "$$(make -s sandbox-env)"	then drive the fakes with curl
+make sandbox-down	stop everything the sandbox started
 endef
 export DEMO_NEXT
 
@@ -29,4 +28,6 @@ demo: deps
 	$(Q)$(demo_make) provision HOST=$(DEMO_HOST) FROM=$(DEMO_FROM)
 	$(Q)$(demo_make) status HOST=$(DEMO_HOST)
 	$(Q)$(demo_make) status
-	@printf '%s\n' "$$DEMO_NEXT"
+	@printf '\nThe sandbox is still running.  Try next:\n'
+	@printf '%s\n' "$$DEMO_NEXT" | \
+		awk -F '\t' '{ printf "  %-40s %s\n", $$1, $$2 }'
