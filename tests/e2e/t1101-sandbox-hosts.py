@@ -33,8 +33,7 @@ PORT = 2522
 CONFIG = {"ssh_port": PORT, "first_host": 50, "last_host": 59,
           "vpn_host": 49, "cloud_init_seconds": 4,
           "fakes": {"hetzner": {"action_seconds": 0.5}}}
-EXAMPLE = os.path.join(os.path.dirname(TOP), "shared", "api-reference",
-                       "cloud-init-status-format-json.example.json")
+from fakes.testing import reference_json  # noqa: E402
 
 
 def keygen(path, comment):
@@ -185,10 +184,8 @@ class SandboxHosts(unittest.TestCase):
 
     def test_cloud_init_json(self):
         """--format json has the keys of the official example"""
-        if not os.path.exists(EXAMPLE):
-            self.skipTest("%s: not found" % EXAMPLE)
-        with open(EXAMPLE) as f:
-            example = json.load(f)
+        example = reference_json(
+            "cloud-init-status-format-json.example.json")
         code, out, err = self.on_host("cloud-init status --format json")
         self.assertEqual(code, 0, err)
         got = json.loads(out)

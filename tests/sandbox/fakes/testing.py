@@ -23,8 +23,11 @@ import boxtest
 
 TOP = os.environ.get("MKP_TOP") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+# The API reference the fakes follow: a copy of the project's shared
+# api-reference kept in the tree, so that a clean checkout tests alone
+# (t1005 checks that it still matches the shared one, where that is).
 REFERENCE = os.environ.get("MKP_API_REFERENCE") or os.path.join(
-    TOP, "..", "shared", "api-reference")
+    TOP, "tests", "sandbox", "reference")
 
 _ca_cache = {}
 
