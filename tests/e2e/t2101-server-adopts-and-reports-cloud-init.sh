@@ -2,7 +2,8 @@
 # The server phase never makes a second server: a run that died after
 # the create call adopts the server it made.  cloud-init's outcome is
 # reported as the runbook wants: degraded is a warning naming the
-# errors, error is a failure printing them.
+# errors, error is a failure printing them, and one that runs on past
+# SERVER_WAIT ends the phase with the deadline's status.
 
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$MKP_TOP/tests/lib/sandbox-lib.sh"
@@ -67,6 +68,23 @@ test_expect_success 'cloud-init error fails the phase and prints the errors' '
 
 test_expect_success 'once cloud-init is fixed the phase passes again' '
 	"$SANDBOXCTL" --rundir "$SANDBOX_RUN" fault cloud-init $H done &&
+	mkp server HOST=$H >out 2>&1 &&
+	jq -e ".cloud_init == \"done\"" $S/server-ready.json
+'
+
+test_expect_success 'a cloud-init that outlasts SERVER_WAIT ends the phase in time' '
+	ci=$SANDBOX_RUN/hosts/$H/cloud-init.json &&
+	jq ".started = $(date +%s) | .seconds = 300" $ci >ci.json &&
+	cp ci.json $ci &&
+	mkp redo-server HOST=$H SERVER_WAIT=15s >out 2>&1; rc=$?
+	test $rc -ne 0 &&
+	test_grep "cloud-init still running after .* SERVER_WAIT passed" out &&
+	test "$(tail -n 1 $S/journal.jsonl | jq .status)" = 4 &&
+	test ! -e $S/server-ready.json
+'
+
+test_expect_success 'and the phase passes once cloud-init is done' '
+	jq ".seconds = 0" $ci >ci.json && cp ci.json $ci &&
 	mkp server HOST=$H >out 2>&1 &&
 	jq -e ".cloud_init == \"done\"" $S/server-ready.json
 '
