@@ -1028,6 +1028,23 @@ plan_label(const struct opts *o, const char *key, const char *want,
 }
 
 /*
+ * Find the value of label key in the labels object.  Not json_at: a
+ * label key may hold dots ("team.example/owner"), which it would read
+ * as a path.  Returns the value, or NULL when the key is missing or
+ * its value is not a string.
+ */
+static const char *
+label_value(yajl_val labels, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < labels->u.object.len; i++)
+		if (strcmp(labels->u.object.keys[i], key) == 0)
+			return YAJL_GET_STRING(labels->u.object.values[i]);
+	return NULL;
+}
+
+/*
  * Compare the labels of the server in v with SERVER_LABELS and write
  * the body of PUT /servers/{id} that makes them agree into w: the
  * server's labels, each of SERVER_LABELS set over them.  Labels the
@@ -1068,7 +1085,7 @@ label_diff(const struct opts *o, yajl_val v, struct json_w *w)
 	}
 	for (j = 0; j < o->nlabels; j++) {
 		want = label_split(o->labels[j], key, sizeof(key));
-		have = YAJL_GET_STRING(json_at(labels, key));
+		have = label_value(labels, key);
 		if (have == NULL || strcmp(have, want) != 0) {
 			differ++;
 			if (o->plan)

@@ -164,16 +164,22 @@ test_expect_success 'changed SERVER_LABELS reach the server; labels set by hand 
 	    {\"role\": \"production\", \"mkprov/host\": \"$H\",
 	    \"owner\": \"ops\"}}" "$MKP_HETZNER_URL/servers/$id") \
 	    >/dev/null &&
-	labels="SERVER_LABELS=role=production tier=web" &&
+	labels="SERVER_LABELS=role=production tier=web team.example/on=ops" &&
 	mkp plan HOST=$H "$labels" >out 2>&1 &&
 	test_grep "plan: $H: set label tier=web (now unset)" out &&
+	test_grep "plan: $H: set label team.example/on=ops (now unset)" out &&
+	! grep "set label role=" out &&
 	mkp server HOST=$H "$labels" >out 2>&1 &&
 	admin hetzner GET state >state.json &&
 	jq -e ".servers[] | select(.name == \"$H\") | .labels ==
 	    {\"role\": \"production\", \"tier\": \"web\",
-	    \"owner\": \"ops\", \"mkprov/host\": \"$H\"}" state.json &&
+	    \"team.example/on\": \"ops\", \"owner\": \"ops\",
+	    \"mkprov/host\": \"$H\"}" state.json &&
 	mkp server HOST=$H "$labels" >out 2>&1 &&
-	test_grep "nothing to do" out
+	test_grep "nothing to do" out &&
+	mkp plan HOST=$H "$labels" >out 2>&1 &&
+	test_grep "plan: $H: adopt server" out &&
+	! grep "set label" out
 '
 
 test_expect_success 'a host directory opened up by hand is made private again' '
